@@ -1,0 +1,1 @@
+"""DeepTool Gym: agents (work in progress; see the README)."""

@@ -1,0 +1,1 @@
+"""DeepTool Gym: benchmarks (work in progress; see the README)."""

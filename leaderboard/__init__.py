@@ -1,0 +1,1 @@
+"""DeepTool Gym: leaderboard (work in progress; see the README)."""
