@@ -119,7 +119,7 @@ class Sandbox(ABC):
     def _new_session(self) -> Session:
         """Create a backend session (not started yet)."""
 
-    def _shutdown(self) -> None:
+    def _shutdown(self) -> None:  # noqa: B027 (optional hook)
         """Free backend resources after every session was closed."""
 
     def session(self) -> Session:

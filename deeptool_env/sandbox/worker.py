@@ -165,22 +165,28 @@ def kill_leftover_processes() -> None:
     """
     me = os.getpid()
     if me == 1:
-        try:
-            os.kill(-1, signal.SIGKILL)
-        except OSError:
-            pass
-    else:
-        group = os.getpgrp()
-        for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
-            if not entry.isdigit() or int(entry) == me:
-                continue
+        # Every process of the namespace descends from us: kill until no child is left
+        # (a process forked while kill(-1) runs is caught by the next round).
+        while True:
             try:
-                with open(f"/proc/{entry}/stat", "rb") as handle:
-                    fields = handle.read().rsplit(b")", 1)[1].split()
-                if int(fields[2]) == group:
-                    os.kill(int(entry), signal.SIGKILL)
-            except (OSError, IndexError, ValueError):
-                continue
+                os.kill(-1, signal.SIGKILL)
+            except OSError:
+                pass
+            try:
+                os.waitpid(-1, 0)
+            except ChildProcessError:
+                return
+    group = os.getpgrp()
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+            if int(fields[2]) == group:
+                os.kill(int(entry), signal.SIGKILL)
+        except (OSError, IndexError, ValueError):
+            continue
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
