@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 BACKENDS = ("local", "docker", "subprocess")
@@ -47,7 +47,6 @@ class SandboxConfig:
     hard_output_factor: int = 128
     python: str | None = None
     docker_image: str = "deeptool-sandbox:latest"
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:

@@ -1,0 +1,187 @@
+"""`DeepToolMathEnv`: multi-turn math solving with a sandboxed Python tool.
+
+One episode is one problem. `reset` returns the rendered prompt (system instructions plus
+the problem); each `step(action)` takes one assistant turn (see `protocol.py`): code runs
+in the episode's sandbox session and its output comes back as the next observation; a final
+answer ends the episode with the outcome reward from the grader.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import gymnasium as gym
+
+from . import protocol
+from .env_config import EnvConfig
+from .sandbox import Session, shared
+from .spaces import UnicodeText
+from .tasks import Task, TaskSet, load_tasks
+
+MAX_OBSERVATION_CHARS = 65536
+
+
+class DeepToolMathEnv(gym.Env[str, str]):
+    """Tool-integrated math reasoning as a Gymnasium environment.
+
+    Observations and actions are `UnicodeText` strings (any Unicode): the observation is
+    the prompt after `reset` and the tool output (or a protocol error) after `step`, at most
+    `MAX_OBSERVATION_CHARS` characters; an action is one assistant turn of at most
+    `max_action_chars`. Options: the fields of `EnvConfig`.
+    """
+
+    metadata = {"render_modes": ["ansi"]}
+
+    def __init__(self, render_mode: str | None = None, **options: Any) -> None:
+        self.config = EnvConfig.from_kwargs(**options)
+        if render_mode not in (None, "ansi"):
+            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
+        self.render_mode = render_mode
+        self.tasks: TaskSet = load_tasks(self.config.tasks, data_dir=self.config.data_dir)
+        self._sandbox_config = self.config.sandbox_config()
+        self.observation_space = UnicodeText(MAX_OBSERVATION_CHARS)
+        self.action_space = UnicodeText(self.config.max_action_chars)
+        self._sandbox = None
+        self._session: Session | None = None
+        self._closed = False
+        self.task: Task | None = None
+        self.messages: list[dict[str, str]] = []
+        self._episode_over = True
+
+    # -- episode --------------------------------------------------------------------------
+
+    def reset(self, *, seed: int | None = None,
+              options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+        super().reset(seed=seed)
+        options = dict(options or {})
+        unknown = set(options) - {"task_id", "index"}
+        if unknown:
+            raise ValueError(f"unknown reset option(s) {sorted(unknown)}; use 'task_id' or "
+                             "'index'")
+        if "task_id" in options:
+            self.task = self.tasks.by_id(options["task_id"])
+        else:
+            index = options.get("index")
+            if index is None:
+                index = int(self.np_random.integers(len(self.tasks)))
+            self.task = self.tasks[index]
+        self._new_session()
+        system = protocol.system_prompt(self.config.max_turns)
+        user = protocol.USER_TEMPLATE.format(problem=self.task.problem)
+        self.messages = [{"role": "system", "content": system},
+                         {"role": "user", "content": user}]
+        observation = f"{system}\n\n{user}"
+        self._turn = 0
+        self._invalid_streak = 0
+        self._tokens = self.config.count_tokens(observation)
+        self._chars = len(observation)
+        self._tool_calls = 0
+        self._episode_over = False
+        info = {"task_id": self.task.id, "benchmark": self.task.benchmark,
+                "task_source": self.tasks.name, "messages": [dict(m) for m in self.messages],
+                "tokens": self._tokens, "max_turns": self.config.max_turns}
+        return observation, info
+
+    def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        if not isinstance(action, str):
+            raise TypeError(f"action must be a str (one assistant turn), got "
+                            f"{type(action).__name__}")
+        if self._episode_over:
+            raise RuntimeError("the episode is over (or reset() was never called): call "
+                               "reset() before step()")
+        self._turn += 1
+        parsed = protocol.parse_action(action, max_chars=self.config.max_action_chars)
+        self.messages.append({"role": "assistant", "content": action})
+        info: dict[str, Any] = {"turn": self._turn, "action_kind": parsed.kind,
+                                "parse_error": parsed.error, "tool": None,
+                                "hallucinated_output": parsed.hallucinated_output}
+        reward, terminated = 0.0, False
+        if parsed.kind == "code":
+            observation = self._run_code(parsed.code or "", info)
+        elif parsed.kind == "answer":
+            reward, observation = self._grade(action, info), ""
+            terminated = True
+            info["termination"] = "answer"
+        else:
+            self._invalid_streak += 1
+            observation = protocol.render_error(parsed)
+            if self._invalid_streak >= self.config.max_invalid_turns:
+                terminated = True
+                info["termination"] = "invalid_turns"
+        if parsed.valid:
+            self._invalid_streak = 0
+        if observation:
+            self.messages.append({"role": "tool" if parsed.kind == "code" else "user",
+                                  "content": observation})
+        self._tokens += self.config.count_tokens(action) + self.config.count_tokens(observation)
+        self._chars += len(action) + len(observation)
+        truncated = False
+        if not terminated and self._turn >= self.config.max_turns:
+            truncated, info["termination"] = True, "max_turns"
+        elif not terminated and self._tokens >= self.config.max_episode_tokens:
+            truncated, info["termination"] = True, "max_episode_tokens"
+        info.update({"tokens": self._tokens, "chars": self._chars,
+                     "tool_calls": self._tool_calls, "invalid_streak": self._invalid_streak})
+        info.setdefault("reward_terms", {"outcome": reward})
+        self._episode_over = terminated or truncated
+        if self._episode_over:
+            self._close_session()
+        return observation, reward, terminated, truncated, info
+
+    # -- pieces ---------------------------------------------------------------------------
+
+    def _run_code(self, code: str, info: dict[str, Any]) -> str:
+        assert self._session is not None
+        self._tool_calls += 1
+        result = self._session.run(code, timeout_s=self.config.tool_timeout_s)
+        info["tool"] = {"status": result.status, "wall_ms": result.wall_ms,
+                        "exit_code": result.exit_code, "truncated": result.truncated}
+        return protocol.render_output(result.stdout, result.stderr, result.status,
+                                      self.config.max_output_chars)
+
+    def _grade(self, action: str, info: dict[str, Any]) -> float:
+        from .grading import grade
+
+        assert self.task is not None
+        verdict = grade(action, self.task.answer, benchmark=self.task.benchmark,
+                        meta=self.task.meta)
+        info["verdict"] = verdict.to_dict()
+        reward = 1.0 if verdict.correct else 0.0
+        info["reward_terms"] = {"outcome": reward}
+        return reward
+
+    def _new_session(self) -> None:
+        if self._closed:
+            raise RuntimeError("this environment is closed; make a new one")
+        self._close_session()
+        if self._sandbox is None:
+            self._sandbox = shared.acquire(self._sandbox_config)
+        self._session = self._sandbox.session()
+
+    def _close_session(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def render(self) -> str | None:
+        if self.render_mode != "ansi":
+            return None
+        return "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in self.messages)
+
+    def close(self) -> None:
+        """Release the sandbox session (and the shared sandbox); safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self._close_session()
+        if self._sandbox is not None:
+            shared.release(self._sandbox_config)
+            self._sandbox = None
+        super().close()
+
+    def config_dict(self) -> dict[str, Any]:
+        """The options as plain data (for result files)."""
+        data = asdict(self.config)
+        data["token_counter"] = None if self.config.token_counter is None else "custom"
+        return data

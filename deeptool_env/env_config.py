@@ -1,0 +1,88 @@
+"""Typed options of `DeepToolMathEnv`, settable through `gym.make(id, **kwargs)`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any
+
+from .sandbox import SandboxConfig
+
+_WORDPIECE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+
+
+def approx_token_count(text: str) -> int:
+    """Tokens by a word/punctuation split: close to BPE counts for English and LaTeX.
+
+    Pass `token_counter=lambda s: len(tokenizer.encode(s))` for exact budgets.
+    """
+    return len(_WORDPIECE.findall(text))
+
+
+@dataclass
+class EnvConfig:
+    """Options of the environment.
+
+    Attributes:
+        tasks: a benchmark name (`aime24`, `aime25`, `hmmt25`, `amc23`, `math500`,
+            `olympiadbench`), a JSONL path, `"procedural"` (built-in generated problems,
+            no download) or `"procedural:<family>"`.
+        data_dir: directory of the benchmark files (default `$DEEPTOOL_DATA_DIR`).
+        sandbox: backend name (`"local"`, `"docker"`, `"subprocess"`), a `SandboxConfig`,
+            or a dict of `SandboxConfig` fields.
+        max_turns: assistant turns per episode; the episode is truncated after the last.
+        max_episode_tokens: budget for the whole context (prompt, actions, observations)
+            counted by `token_counter`; the episode is truncated once it is reached.
+        max_output_chars: tool output shown to the model, head and tail kept.
+        max_action_chars: longest accepted turn (longer ones are `too_long` parse errors).
+        max_invalid_turns: consecutive invalid turns that end the episode (terminated).
+        tool_timeout_s: wall-clock limit of one code cell.
+        token_counter: counts tokens of a text; default `approx_token_count`.
+    """
+
+    tasks: str = "procedural"
+    data_dir: str | None = None
+    sandbox: str | SandboxConfig | dict = "local"
+    max_turns: int = 8
+    max_episode_tokens: int = 16384
+    max_output_chars: int = 2048
+    max_action_chars: int = 32768
+    max_invalid_turns: int = 3
+    tool_timeout_s: float = 10.0
+    token_counter: Callable[[str], int] | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_turns", "max_episode_tokens", "max_output_chars",
+                     "max_action_chars", "max_invalid_turns"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not isinstance(self.tool_timeout_s, (int, float)) or self.tool_timeout_s <= 0:
+            raise ValueError(f"tool_timeout_s must be positive, got {self.tool_timeout_s!r}")
+        if not isinstance(self.tasks, str) and not hasattr(self.tasks, "__fspath__"):
+            raise TypeError(f"tasks must be a benchmark name or a path, got {self.tasks!r}")
+
+    @classmethod
+    def from_kwargs(cls, **kwargs: Any) -> EnvConfig:
+        """Build from `gym.make` keyword arguments, naming unknown ones."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise TypeError(f"unknown DeepTool env option(s) {unknown}; valid options: "
+                            f"{sorted(known)}")
+        return cls(**kwargs)
+
+    def sandbox_config(self) -> SandboxConfig:
+        """The sandbox configuration this env uses."""
+        if isinstance(self.sandbox, SandboxConfig):
+            return self.sandbox
+        if isinstance(self.sandbox, dict):
+            return SandboxConfig.from_kwargs(**self.sandbox)
+        if isinstance(self.sandbox, str):
+            return SandboxConfig(backend=self.sandbox)
+        raise TypeError("sandbox must be a backend name, a SandboxConfig or a dict, got "
+                        f"{type(self.sandbox).__name__}")
+
+    def count_tokens(self, text: str) -> int:
+        return (self.token_counter or approx_token_count)(text)

@@ -1,0 +1,86 @@
+"""`UnicodeText`: a Gymnasium text space that accepts whatever an LLM writes.
+
+Gymnasium's `Text` only contains strings drawn from its charset (alphanumerics by
+default), so LLM output with spaces, newlines, LaTeX or emoji fails `contains` and
+`check_env`. `UnicodeText` keeps `Text`'s length bounds but accepts any `str`, samples from
+a printable charset, and stores batches in UTF-8 shared memory for `AsyncVectorEnv`.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import string
+from ctypes import c_uint8
+from typing import Any
+
+import numpy as np
+from gymnasium.spaces import Text
+from gymnasium.vector.utils import (
+    create_shared_memory,
+    read_from_shared_memory,
+    write_to_shared_memory,
+)
+
+SAMPLE_CHARSET = string.ascii_letters + string.digits + " \n.,:;()[]{}+-*/=<>_\\^$"
+_LENGTH_BYTES = 4
+
+
+class UnicodeText(Text):
+    """Any Unicode string of `min_length` to `max_length` characters.
+
+    `sample()` draws from a printable ASCII charset (enough for fuzzing an env);
+    `contains()` accepts every character, as LLM text needs.
+    """
+
+    def __init__(self, max_length: int, *, min_length: int = 0,
+                 seed: int | np.random.Generator | None = None) -> None:
+        super().__init__(max_length=max_length, min_length=min_length,
+                         charset=SAMPLE_CHARSET, seed=seed)
+
+    def contains(self, x: Any) -> bool:
+        return isinstance(x, str) and self.min_length <= len(x) <= self.max_length
+
+    def __repr__(self) -> str:
+        return f"UnicodeText({self.min_length}, {self.max_length})"
+
+    def __eq__(self, other: Any) -> bool:
+        return (isinstance(other, UnicodeText) and self.min_length == other.min_length
+                and self.max_length == other.max_length)
+
+    def __hash__(self) -> int:
+        return hash(("UnicodeText", self.min_length, self.max_length))
+
+    @property
+    def slot_bytes(self) -> int:
+        """Bytes one string takes in shared memory (UTF-8 is at most 4 bytes a char)."""
+        return _LENGTH_BYTES + 4 * self.max_length
+
+
+@create_shared_memory.register(UnicodeText)
+def _create_shared_memory_unicode(space: UnicodeText, n: int = 1, ctx: Any = mp) -> Any:
+    return ctx.Array(c_uint8, n * space.slot_bytes)
+
+
+@read_from_shared_memory.register(UnicodeText)
+def _read_shared_memory_unicode(space: UnicodeText, shared_memory: Any,
+                                n: int = 1) -> tuple[str, ...]:
+    buffer = np.frombuffer(shared_memory.get_obj(), dtype=np.uint8).reshape(n, space.slot_bytes)
+    texts = []
+    for row in buffer:
+        size = int.from_bytes(row[:_LENGTH_BYTES].tobytes(), "little")
+        texts.append(row[_LENGTH_BYTES:_LENGTH_BYTES + size].tobytes().decode("utf-8"))
+    return tuple(texts)
+
+
+@write_to_shared_memory.register(UnicodeText)
+def _write_shared_memory_unicode(space: UnicodeText, index: int, values: str,
+                                 shared_memory: Any) -> None:
+    data = values.encode("utf-8")
+    if len(data) > space.slot_bytes - _LENGTH_BYTES:
+        raise ValueError(f"text of {len(values)} characters does not fit {space}")
+    buffer = np.frombuffer(shared_memory.get_obj(), dtype=np.uint8)
+    start = index * space.slot_bytes
+    buffer[start:start + _LENGTH_BYTES] = np.frombuffer(
+        len(data).to_bytes(_LENGTH_BYTES, "little"), dtype=np.uint8)
+    buffer[start + _LENGTH_BYTES:start + _LENGTH_BYTES + len(data)] = np.frombuffer(
+        data, dtype=np.uint8)
