@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import string
+from collections.abc import Sequence
 from ctypes import c_uint8
 from typing import Any
 
@@ -61,15 +62,43 @@ def _create_shared_memory_unicode(space: UnicodeText, n: int = 1, ctx: Any = mp)
     return ctx.Array(c_uint8, n * space.slot_bytes)
 
 
+class SharedTextBatch(Sequence):
+    """A live view of N strings in shared memory (what `AsyncVectorEnv` reads).
+
+    `AsyncVectorEnv` reads its observation buffer once and expects a view that follows
+    later writes (as numpy arrays do); a plain tuple would stay stale, which is the bug of
+    Gymnasium's own `Text` here. Copies (`copy.deepcopy`, the default `copy=True` path)
+    are plain tuples of the current strings.
+    """
+
+    def __init__(self, space: UnicodeText, shared_memory: Any, n: int) -> None:
+        self._rows = np.frombuffer(shared_memory.get_obj(), dtype=np.uint8).reshape(
+            n, space.slot_bytes)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(*index.indices(len(self))))
+        row = self._rows[index]
+        size = int.from_bytes(row[:_LENGTH_BYTES].tobytes(), "little")
+        return row[_LENGTH_BYTES:_LENGTH_BYTES + size].tobytes().decode("utf-8")
+
+    def __deepcopy__(self, memo: dict) -> tuple[str, ...]:
+        return tuple(self)
+
+    def __eq__(self, other: Any) -> bool:
+        return tuple(self) == tuple(other) if isinstance(other, Sequence) else NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(tuple(self))
+
+
 @read_from_shared_memory.register(UnicodeText)
 def _read_shared_memory_unicode(space: UnicodeText, shared_memory: Any,
-                                n: int = 1) -> tuple[str, ...]:
-    buffer = np.frombuffer(shared_memory.get_obj(), dtype=np.uint8).reshape(n, space.slot_bytes)
-    texts = []
-    for row in buffer:
-        size = int.from_bytes(row[:_LENGTH_BYTES].tobytes(), "little")
-        texts.append(row[_LENGTH_BYTES:_LENGTH_BYTES + size].tobytes().decode("utf-8"))
-    return tuple(texts)
+                                n: int = 1) -> SharedTextBatch:
+    return SharedTextBatch(space, shared_memory, n)
 
 
 @write_to_shared_memory.register(UnicodeText)
