@@ -38,7 +38,8 @@ class DeepToolMathEnv(gym.Env[str, str]):
         if render_mode not in (None, "ansi"):
             raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
         self.render_mode = render_mode
-        self.tasks: TaskSet = load_tasks(self.config.tasks, data_dir=self.config.data_dir)
+        self.tasks: TaskSet = load_tasks(self.config.tasks, data_dir=self.config.data_dir,
+                                         strict=self.config.strict_data)
         self._sandbox_config = self.config.sandbox_config()
         self.observation_space = UnicodeText(MAX_OBSERVATION_CHARS)
         self.action_space = UnicodeText(self.config.max_action_chars)

@@ -29,6 +29,8 @@ class EnvConfig:
             `olympiadbench`), a JSONL path, `"procedural"` (built-in generated problems,
             no download) or `"procedural:<family>"`.
         data_dir: directory of the benchmark files (default `$DEEPTOOL_DATA_DIR`).
+        strict_data: a benchmark file whose count or sha256 is not the pinned release is
+            an error; False only warns (for edited or extended copies).
         sandbox: backend name (`"local"`, `"docker"`, `"subprocess"`), a `SandboxConfig`,
             or a dict of `SandboxConfig` fields.
         max_turns: assistant turns per episode; the episode is truncated after the last.
@@ -43,6 +45,7 @@ class EnvConfig:
 
     tasks: str = "procedural"
     data_dir: str | None = None
+    strict_data: bool = True
     sandbox: str | SandboxConfig | dict = "local"
     max_turns: int = 8
     max_episode_tokens: int = 16384
