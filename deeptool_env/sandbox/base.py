@@ -21,7 +21,32 @@ class SandboxClosedError(RuntimeError):
     """Raised when a closed sandbox or session is used."""
 
 
-class Session(ABC):
+class _Closeable(ABC):
+    """close() once, `closed`, context manager, close on garbage collection."""
+
+    _closed: bool
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class Session(_Closeable):
     """A persistent interpreter state (like a notebook kernel) inside a sandbox.
 
     Backends implement `_start`, `_execute` and `_stop`. If a call ends the interpreter
@@ -89,24 +114,8 @@ class Session(ABC):
         self._closed = True
         self._stop()
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
 
-    def __enter__(self) -> Session:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
-
-
-class Sandbox(ABC):
+class Sandbox(_Closeable):
     """A factory of isolated sessions sharing one backend (and its warm state)."""
 
     def __init__(self, config: SandboxConfig) -> None:
@@ -147,19 +156,3 @@ class Sandbox(ABC):
         for session in sessions:
             session.close()
         self._shutdown()
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    def __enter__(self) -> Sandbox:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass

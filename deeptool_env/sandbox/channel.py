@@ -14,6 +14,7 @@ import socket
 import time
 from collections.abc import Callable
 
+from .base import Session
 from .config import SandboxConfig
 from .output import CappedBuffer
 from .result import ExecResult
@@ -29,6 +30,17 @@ def _signal_name(number: int) -> str:
         return signal.Signals(number).name
     except ValueError:
         return f"signal {number}"
+
+
+def _read_available(read: Callable[[int], bytes]) -> bytes | None:
+    """One non-blocking read: the data, b"" if none is ready yet, None at end of file."""
+    try:
+        data = read(1 << 16)
+    except (BlockingIOError, InterruptedError):
+        return b""
+    except OSError:
+        return None
+    return data or None
 
 
 class WorkerChannel:
@@ -62,13 +74,8 @@ class WorkerChannel:
 
     def _read_ctrl(self) -> bool:
         """Read available control bytes; False once the connection is closed."""
-        try:
-            data = self.ctrl.recv(1 << 16)
-        except (BlockingIOError, InterruptedError):
-            return True
-        except OSError:
-            return False
-        if not data:
+        data = _read_available(self.ctrl.recv)
+        if data is None:
             return False
         for frame in self._frames.feed(data):
             if frame.get("op") == "exited":
@@ -156,27 +163,26 @@ class WorkerChannel:
         """Read what is available from `fd`; False at end of file."""
         read = 0
         while limit is None or read < limit:
-            try:
-                data = os.read(fd, 1 << 16)
-            except (BlockingIOError, InterruptedError):
-                return True
-            except OSError:
+            data = _read_available(lambda size: os.read(fd, size))
+            if data is None:
                 return False
             if not data:
-                return False
+                return True
             buf.feed(data)
             read += len(data)
             if limit is None:
                 return True
         return True
 
-    def _death_detail(self) -> str:
-        status = None
+    def _exit_code(self) -> int | None:
+        """The worker's exit status (negative = signal), from the keeper or the backend."""
         if self.exited is not None:
             sig = self.exited.get("signal")
-            status = -sig if sig else self.exited.get("code")
-        if status is None:
-            status = self._exit_status()
+            return -sig if sig else self.exited.get("code")
+        return self._exit_status()
+
+    def _death_detail(self) -> str:
+        status = self._exit_code()
         if status is None:
             return ""
         if status < 0:
@@ -209,12 +215,7 @@ class WorkerChannel:
         while self.exited is None and time.monotonic() < deadline and self._read_ctrl():
             time.sleep(0.005)
         detail = self._death_detail()
-        status_code = None
-        if self.exited is not None:
-            sig = self.exited.get("signal")
-            status_code = -sig if sig else self.exited.get("code")
-        if status_code is None:
-            status_code = self._exit_status()
+        status_code = self._exit_code()
         status = "killed"
         if status_code == -signal.SIGXCPU:
             status = "timeout"
@@ -233,3 +234,36 @@ class WorkerChannel:
             self.ctrl.close()
         except OSError:
             pass
+
+
+class ChannelSession(Session):
+    """A session whose interpreter is reached through a `WorkerChannel`.
+
+    Subclasses start the worker in `_start` and set `self._channel`; killing and closing
+    are shared, including the case of `close()` from another thread mid-run (the running
+    call then closes the channel when it returns).
+    """
+
+    def __init__(self, config: SandboxConfig) -> None:
+        super().__init__(config)
+        self._channel: WorkerChannel | None = None
+        self._executing = False
+
+    def _execute(self, code: str, timeout_s: float) -> ExecResult:
+        assert self._channel is not None
+        channel = self._channel
+        self._executing = True
+        try:
+            return channel.execute(code, timeout_s)
+        finally:
+            self._executing = False
+            if self.closed:
+                channel.close()
+
+    def _stop(self) -> None:
+        channel, self._channel = self._channel, None
+        if channel is None:
+            return
+        channel.kill()
+        if not self._executing:
+            channel.close()

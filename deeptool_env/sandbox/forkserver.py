@@ -34,16 +34,6 @@ del sys.path[0]
 UID_BASE = 1_000_000
 
 
-def _reap(*_: object) -> None:
-    while True:
-        try:
-            pid, _status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-
-
 def _session(ctrl: socket.socket, out_fd: int, err_fd: int, uid: int, cfg: dict) -> None:
     """First process of the new PID namespace: finish isolation and serve cells."""
     os.setsid()
@@ -116,7 +106,7 @@ def main() -> None:
     cfg = json.loads(sys.argv[2])
     isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL)
     isolation.prctl(isolation.PR_SET_CHILD_SUBREAPER, 1)
-    signal.signal(signal.SIGCHLD, _reap)
+    signal.signal(signal.SIGCHLD, worker.reap_children)
     sys.set_int_max_str_digits(0)
     errors = worker.preload(cfg["preload"])
     paths = isolation.python_paths(tuple(cfg["preload"]))

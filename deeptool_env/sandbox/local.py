@@ -13,9 +13,8 @@ import threading
 import warnings
 
 from .base import Sandbox, SandboxClosedError, Session
-from .channel import WorkerChannel, WorkerStartError
+from .channel import ChannelSession, WorkerChannel, WorkerStartError
 from .config import SandboxConfig
-from .result import ExecResult
 
 SERVER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "forkserver.py")
 
@@ -134,14 +133,12 @@ class ForkServer:
         self._log.close()
 
 
-class LocalSession(Session):
+class LocalSession(ChannelSession):
     """One isolated interpreter forked from the sandbox's warm server."""
 
     def __init__(self, sandbox: LocalSandbox) -> None:
         super().__init__(sandbox.config)
         self._sandbox = sandbox
-        self._channel: WorkerChannel | None = None
-        self._executing = False
 
     def _start(self) -> None:
         channel, _keeper = self._sandbox._server.spawn()
@@ -151,25 +148,6 @@ class LocalSession(Session):
         except BaseException:
             self._stop()
             raise
-
-    def _execute(self, code: str, timeout_s: float) -> ExecResult:
-        assert self._channel is not None
-        channel = self._channel
-        self._executing = True
-        try:
-            return channel.execute(code, timeout_s)
-        finally:
-            self._executing = False
-            if self.closed:
-                channel.close()
-
-    def _stop(self) -> None:
-        channel, self._channel = self._channel, None
-        if channel is None:
-            return
-        channel.kill()
-        if not self._executing:  # else the running call closes it when it returns
-            channel.close()
 
 
 class LocalSandbox(Sandbox):

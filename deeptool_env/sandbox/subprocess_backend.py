@@ -19,10 +19,9 @@ import tempfile
 import warnings
 
 from .base import Sandbox, Session
-from .channel import WorkerChannel
+from .channel import ChannelSession, WorkerChannel
 from .config import SandboxConfig
 from .local import SANDBOX_ENV, START_TIMEOUT_S
-from .result import ExecResult
 
 WORKER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
 
@@ -45,15 +44,13 @@ def _limits(config: SandboxConfig) -> None:
         resource.setrlimit(limit, (value, value))
 
 
-class SubprocessSession(Session):
+class SubprocessSession(ChannelSession):
     """A `python -I worker.py` process in its own process group and temporary work dir."""
 
     def __init__(self, config: SandboxConfig) -> None:
         super().__init__(config)
         self._process: subprocess.Popen | None = None
-        self._channel: WorkerChannel | None = None
         self._workdir: str | None = None
-        self._executing = False
 
     def _start(self) -> None:
         self._workdir = tempfile.mkdtemp(prefix="deeptool-session-")
@@ -79,24 +76,11 @@ class SubprocessSession(Session):
                                       exit_status=lambda: _exit_status(process))
         self._channel.wait_ready(START_TIMEOUT_S)
 
-    def _execute(self, code: str, timeout_s: float) -> ExecResult:
-        assert self._channel is not None
-        channel = self._channel
-        self._executing = True
-        try:
-            return channel.execute(code, timeout_s)
-        finally:
-            self._executing = False
-            if self.closed:
-                channel.close()
-
     def _stop(self) -> None:
-        channel, self._channel = self._channel, None
         if self._process is not None:
             _kill_group(self._process)
             self._process = None
-        if channel is not None and not self._executing:
-            channel.close()
+        super()._stop()
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None

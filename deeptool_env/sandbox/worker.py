@@ -187,9 +187,14 @@ def kill_leftover_processes() -> None:
                 os.kill(int(entry), signal.SIGKILL)
         except (OSError, IndexError, ValueError):
             continue
+    reap_children()
+
+
+def reap_children(*_: object) -> None:
+    """Collect every child that has exited, without blocking (also a SIGCHLD handler)."""
     while True:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            pid, _status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
