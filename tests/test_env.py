@@ -153,3 +153,13 @@ def test_benchmark_env_loads_real_data(data_dir):
     _, info = environment.reset(seed=0)
     assert info["benchmark"] == "aime24" and info["task_id"].startswith("aime24-")
     environment.close()
+
+
+def test_readme_example_still_holds(env):
+    obs, _ = env.reset(seed=0)
+    assert "p_{9718}" in obs
+    obs, *_ = env.step("<think>let me compute</think><code>import sympy\n"
+                       "print(sympy.prime(9718))</code>")
+    assert obs == "<output>\n101483\n</output>"
+    _, reward, terminated, _, _ = env.step("<answer>\\boxed{101483}</answer>")
+    assert (reward, terminated) == (1.0, True)
