@@ -92,7 +92,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_build_image(args: argparse.Namespace) -> int:
     from .docker_image import build_image
 
-    print(build_image(tag=args.tag))
+    built = build_image(tag=args.tag)
+    print(f"built {built['tag']} ({built['size_mb']:.0f} MB) in {built['seconds']:.0f} s")
     return 0
 
 
