@@ -112,6 +112,9 @@ def build_root(extra_paths: list[str], tmp_mb: int) -> None:
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     new_root = _staging_dir(extra_paths)
     mount("deeptool-root", new_root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+    # /tmp first: a Python install under /tmp (a venv) is then bound on top of it.
+    os.makedirs(new_root + "/tmp")
+    mount("tmp", new_root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmp_mb}m,mode=1777")
     bound: list[str] = []
     for path in SYSTEM_DIRS:
         target = new_root + path
@@ -135,8 +138,6 @@ def build_root(extra_paths: list[str], tmp_mb: int) -> None:
     os.makedirs(new_root + "/dev/shm")
     mount("shm", new_root + "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777")
     os.makedirs(new_root + "/proc")
-    os.makedirs(new_root + "/tmp")
-    mount("tmp", new_root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmp_mb}m,mode=1777")
     mount(None, new_root, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
     os.chroot(new_root)
     os.chdir("/tmp")
