@@ -15,9 +15,12 @@ import gymnasium as gym
 
 from . import protocol
 from .env_config import EnvConfig
+from .perturbations import Perturber, resolve_perturbation
+from .rewards import RewardTracker, Turn, resolve_reward
 from .sandbox import Session, shared
 from .spaces import UnicodeText
 from .tasks import Task, TaskSet, load_tasks
+from .tool_turn import run_tool_turn
 
 MAX_OBSERVATION_CHARS = 65536
 
@@ -41,6 +44,9 @@ class DeepToolMathEnv(gym.Env[str, str]):
         self.tasks: TaskSet = load_tasks(self.config.tasks, data_dir=self.config.data_dir,
                                          strict=self.config.strict_data)
         self._sandbox_config = self.config.sandbox_config()
+        self.perturber = Perturber(resolve_perturbation(self.config.perturbation),
+                                   timeout_s=self.config.tool_timeout_s)
+        self.rewards = RewardTracker(resolve_reward(self.config.reward))
         self.observation_space = UnicodeText(MAX_OBSERVATION_CHARS)
         self.action_space = UnicodeText(self.config.max_action_chars)
         self._sandbox = None
@@ -68,6 +74,8 @@ class DeepToolMathEnv(gym.Env[str, str]):
                 index = int(self.np_random.integers(len(self.tasks)))
             self.task = self.tasks[index]
         self._new_session()
+        self.perturber.reset(int(self.np_random.integers(2**62)))
+        self.rewards.reset(self.task.solution)
         system = protocol.system_prompt(self.config.max_turns)
         user = protocol.USER_TEMPLATE.format(problem=self.task.problem)
         self.messages = [{"role": "system", "content": system},
@@ -97,19 +105,22 @@ class DeepToolMathEnv(gym.Env[str, str]):
         info: dict[str, Any] = {"turn": self._turn, "action_kind": parsed.kind,
                                 "parse_error": parsed.error, "tool": None,
                                 "hallucinated_output": parsed.hallucinated_output}
-        reward, terminated = 0.0, False
+        terminated, correct = False, None
         if parsed.kind == "code":
-            observation = self._run_code(parsed.code or "", info)
+            observation, turn = self._run_code(parsed.code or "", info)
         elif parsed.kind == "answer":
-            reward, observation = self._grade(action, info), ""
-            terminated = True
+            observation, terminated = "", True
+            correct, turn = self._grade(action, info)
             info["termination"] = "answer"
         else:
             self._invalid_streak += 1
             observation = protocol.render_error(parsed)
+            turn = Turn(kind="invalid", parse_error=parsed.error)
             if self._invalid_streak >= self.config.max_invalid_turns:
                 terminated = True
                 info["termination"] = "invalid_turns"
+        info["reward_terms"] = self.rewards.score(turn, correct=correct)
+        reward = info["reward_terms"]["process"] + info["reward_terms"]["outcome"]
         if parsed.valid:
             self._invalid_streak = 0
         if observation:
@@ -124,33 +135,32 @@ class DeepToolMathEnv(gym.Env[str, str]):
             truncated, info["termination"] = True, "max_episode_tokens"
         info.update({"tokens": self._tokens, "chars": self._chars,
                      "tool_calls": self._tool_calls, "invalid_streak": self._invalid_streak})
-        info.setdefault("reward_terms", {"outcome": reward})
         self._episode_over = terminated or truncated
         if self._episode_over:
+            info["turn_rewards"] = list(self.rewards.turn_rewards)
+            info["turn_reward_terms"] = [dict(t) for t in self.rewards.turn_terms]
             self._close_session()
         return observation, reward, terminated, truncated, info
 
     # -- pieces ---------------------------------------------------------------------------
 
-    def _run_code(self, code: str, info: dict[str, Any]) -> str:
+    def _run_code(self, code: str, info: dict[str, Any]) -> tuple[str, Turn]:
         assert self._session is not None
         self._tool_calls += 1
-        result = self._session.run(code, timeout_s=self.config.tool_timeout_s)
-        info["tool"] = {"status": result.status, "wall_ms": result.wall_ms,
-                        "exit_code": result.exit_code, "truncated": result.truncated}
-        return protocol.render_output(result.stdout, result.stderr, result.status,
-                                      self.config.max_output_chars)
+        done = run_tool_turn(self._session, self.perturber, code, self._turn,
+                             timeout_s=self.config.tool_timeout_s,
+                             max_output_chars=self.config.max_output_chars)
+        info.update(done.info)
+        return done.observation, done.turn
 
-    def _grade(self, action: str, info: dict[str, Any]) -> float:
-        from .grading import grade
+    def _grade(self, action: str, info: dict[str, Any]) -> tuple[bool, Turn]:
+        from .grading import extract_answer, grade
 
         assert self.task is not None
         verdict = grade(action, self.task.answer, benchmark=self.task.benchmark,
                         meta=self.task.meta)
         info["verdict"] = verdict.to_dict()
-        reward = 1.0 if verdict.correct else 0.0
-        info["reward_terms"] = {"outcome": reward}
-        return reward
+        return verdict.correct, Turn(kind="answer", answer=extract_answer(action))
 
     def _new_session(self) -> None:
         if self._closed:

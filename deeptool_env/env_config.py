@@ -41,6 +41,11 @@ class EnvConfig:
         max_invalid_turns: consecutive invalid turns that end the episode (terminated).
         tool_timeout_s: wall-clock limit of one code cell.
         token_counter: counts tokens of a text; default `approx_token_count`.
+        perturbation: adversarial perturbations of tool results: a preset (`"none"`,
+            the default for evaluation, `"light"`, `"adversarial"`, `"intrinsic"`), a
+            `PerturbationConfig`, or a dict of its fields.
+        reward: `"deeptool"` (outcome plus the action-centric process reward, default),
+            `"outcome"` (the final answer only), a `RewardConfig`, or a dict of its fields.
     """
 
     tasks: str = "procedural"
@@ -54,6 +59,8 @@ class EnvConfig:
     max_invalid_turns: int = 3
     tool_timeout_s: float = 10.0
     token_counter: Callable[[str], int] | None = None
+    perturbation: Any = "none"
+    reward: Any = "deeptool"
 
     def __post_init__(self) -> None:
         for name in ("max_turns", "max_episode_tokens", "max_output_chars",

@@ -12,7 +12,7 @@ from deeptool_env import BENCHMARK_IDS, DeepToolMathEnv
 
 @pytest.fixture
 def env():
-    environment = gym.make("DeepTool-Math-v0")
+    environment = gym.make("DeepTool-Math-v0", reward="outcome")
     yield environment
     environment.close()
 
@@ -62,7 +62,8 @@ def test_state_persists_and_a_correct_answer_ends_with_reward(env):
     obs, reward, terminated, truncated, info = env.step(
         f"<think>done</think><answer>\\boxed{{{task.answer}}}</answer>")
     assert (reward, terminated, truncated) == (1.0, True, False)
-    assert info["verdict"]["correct"] and info["reward_terms"] == {"outcome": 1.0}
+    assert info["verdict"]["correct"]
+    assert info["reward_terms"] == {"process": 0.0, "outcome": 1.0}
     assert info["termination"] == "answer"
     with pytest.raises(RuntimeError, match="call reset"):
         env.step("<answer>1</answer>")
@@ -82,7 +83,7 @@ def test_tool_errors_are_observations(env):
 
 
 def test_invalid_turns_are_capped():
-    environment = gym.make("DeepTool-Math-v0", max_invalid_turns=2)
+    environment = gym.make("DeepTool-Math-v0", max_invalid_turns=2, reward="outcome")
     environment.reset(seed=0)
     _, _, terminated, _, info = environment.step("just talking")
     assert info["parse_error"] == "no_action" and not terminated
@@ -155,11 +156,57 @@ def test_benchmark_env_loads_real_data(data_dir):
     environment.close()
 
 
-def test_readme_example_still_holds(env):
+def test_readme_example_still_holds():
+    env = gym.make("DeepTool-Math-v0")
     obs, _ = env.reset(seed=0)
     assert "p_{9718}" in obs
     obs, *_ = env.step("<think>let me compute</think><code>import sympy\n"
                        "print(sympy.prime(9718))</code>")
     assert obs == "<output>\n101483\n</output>"
-    _, reward, terminated, _, _ = env.step("<answer>\\boxed{101483}</answer>")
-    assert (reward, terminated) == (1.0, True)
+    _, reward, terminated, _, info = env.step("<answer>\\boxed{101483}</answer>")
+    assert (round(reward, 2), terminated) == (1.12, True)
+    assert [round(r, 2) for r in info["turn_rewards"]] == [0.08, 1.12]
+    env.close()
+
+
+def test_default_reward_reports_every_term_and_the_turn_vector():
+    environment = gym.make("DeepTool-Math-v0")
+    environment.reset(seed=0)
+    _, reward, _, _, info = environment.step("<code>x = 2 ** 10\nprint(x)</code>")
+    assert set(info["reward_terms"]) == {"format", "execution", "novelty", "recovery",
+                                         "grounding", "reference", "budget", "process",
+                                         "outcome"}
+    assert reward == pytest.approx(info["reward_terms"]["process"]) and reward > 0
+    assert info["perturbation"] is None and not info["perturbed"]
+    assert info["observation_clean"] == "<output>\n1024\n</output>"
+    _, _, terminated, _, info = environment.step("<answer>\\boxed{1024}</answer>")
+    assert terminated and len(info["turn_rewards"]) == 2
+    assert len(info["turn_reward_terms"]) == 2
+    environment.close()
+
+
+def test_perturbed_steps_are_recorded_and_reproducible():
+    def run(seed):
+        environment = gym.make("DeepTool-Math-v0", perturbation={"rate": 1.0})
+        environment.reset(seed=seed)
+        steps = [environment.step(f"<code>print({i} * 12345 + 678)</code>")
+                 for i in range(3)]
+        environment.close()
+        return steps
+
+    first, again = run(5), run(5)
+    for (obs, _, _, _, info), (obs2, _, _, _, info2) in zip(first, again, strict=True):
+        assert info["perturbed"] and info["perturbation"]["kind"]
+        assert info["perturbation"] == info2["perturbation"] and obs == obs2
+        assert "<output>" in info["observation_clean"]
+    assert any(obs != info["observation_clean"] for obs, *_, info in first)
+
+
+def test_answers_are_graded_from_agent_text_only():
+    environment = gym.make("DeepTool-Math-v0", reward="outcome")
+    environment.reset(seed=0)
+    task = environment.unwrapped.task
+    environment.step(f"<code>print({task.answer})</code>")
+    _, reward, terminated, _, info = environment.step("<answer>the value printed above</answer>")
+    assert terminated and reward == 0.0 and not info["verdict"]["correct"]
+    environment.close()

@@ -1,0 +1,140 @@
+"""The action-centric process reward: one small function per term.
+
+Lenient on the thinking, strict on the action. Every term looks at one turn (`Turn`) and
+what the episode has done so far (`History`), and returns a signed amount already
+multiplied by its weight in `RewardConfig`. Terms use the *clean* tool result (what really
+ran), never the perturbed text the agent was shown.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from .config import RewardConfig
+from .values import canonical_values, informative
+
+FAILED = frozenset({"error", "timeout", "memory", "killed", "output_limit", "sandbox_error"})
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What one assistant turn did, as the reward needs it."""
+
+    kind: str  # "code", "answer" or "invalid"
+    parse_error: str | None = None
+    code: str | None = None
+    status: str | None = None  # real sandbox status; None when a perturbation altered the code
+    stdout: str = ""  # the real (clean) output of the code
+    perturbed: bool = False  # the agent was shown a perturbed observation of this turn
+    injected: frozenset[str] = frozenset()  # values the perturbation introduced
+    answer: str | None = None  # the extracted final answer, for answer turns
+
+
+@dataclass
+class History:
+    """What earlier turns of the episode did."""
+
+    executed: set[str] = field(default_factory=set)
+    produced: set[str] = field(default_factory=set)  # values printed by code that ran ok
+    injected: set[str] = field(default_factory=set)  # values only perturbations showed
+    previous: Turn | None = None
+    tool_calls: int = 0
+    reference: set[str] = field(default_factory=set)  # informative values of the solution
+
+
+def normalise_code(code: str) -> str:
+    """Code without comments, blank lines or formatting differences (AST dump)."""
+    try:
+        return ast.dump(ast.parse(code))
+    except SyntaxError:
+        return "\n".join(line.strip() for line in code.splitlines() if line.strip())
+
+
+def format_term(turn: Turn, history: History, w: RewardConfig) -> float:
+    """+format for a well-formed turn; a void turn (no action) or a malformed one costs."""
+    if turn.kind != "invalid":
+        return w.format
+    return -w.void_penalty if turn.parse_error == "no_action" else -w.malformed_penalty
+
+
+def execution_term(turn: Turn, history: History, w: RewardConfig) -> float:
+    """+execution when the code really ran ok, a cost when it failed."""
+    if turn.kind != "code" or turn.status is None:
+        return 0.0
+    return w.execution if turn.status == "ok" else -w.execution_error
+
+
+def _previous_was_suspect(history: History) -> bool:
+    prev = history.previous
+    return prev is not None and prev.kind == "code" and (prev.perturbed or prev.status in FAILED)
+
+
+def novelty_term(turn: Turn, history: History, w: RewardConfig) -> float:
+    """+novelty for code not run before; a plain re-run costs, unless it checks a suspect
+    result (then `recovery` pays for it)."""
+    if turn.kind != "code" or not turn.code:
+        return 0.0
+    if normalise_code(turn.code) not in history.executed:
+        return w.novelty
+    return 0.0 if _previous_was_suspect(history) else -w.rerun_penalty
+
+
+def _trusts_injected(turn: Turn, history: History) -> bool:
+    text = turn.code if turn.kind == "code" else turn.answer
+    if not text or not history.injected:
+        return False
+    used = informative(canonical_values(text))
+    return bool(used & (history.injected - history.produced))
+
+
+def recovery_term(turn: Turn, history: History, w: RewardConfig) -> float:
+    """After an error or a perturbed observation: checking or correcting pays; building on
+    a value that only a perturbation showed costs."""
+    if _trusts_injected(turn, history):
+        return -w.trust_penalty
+    if not _previous_was_suspect(history) or turn.kind != "code" or turn.status != "ok":
+        return 0.0
+    prev = history.previous
+    assert prev is not None
+    if prev.status in FAILED and not prev.perturbed:
+        changed = normalise_code(turn.code or "") != normalise_code(prev.code or "")
+        return w.recovery if changed else 0.0
+    return w.recovery
+
+
+def grounding_term(turn: Turn, history: History, w: RewardConfig) -> float:
+    """+grounding when the final answer is a value the agent's own successful code printed.
+    Text a perturbation put in front of the agent (an injected hint) does not count."""
+    if turn.kind != "answer" or not turn.answer:
+        return 0.0
+    values = canonical_values(turn.answer)
+    if values:
+        return w.grounding if values <= history.produced else 0.0
+    return 0.0
+
+
+def reference_term(turn: Turn, history: History, w: RewardConfig) -> float:
+    """+reference when the code's real output contains an informative value of the task's
+    reference solution (intermediate or final)."""
+    if turn.kind != "code" or turn.status != "ok" or not history.reference:
+        return 0.0
+    return w.reference if informative(canonical_values(turn.stdout)) & history.reference else 0.0
+
+
+def budget_term(turn: Turn, history: History, w: RewardConfig) -> float:
+    """A small cost for every tool call beyond `budget_calls` (as in OTC)."""
+    if turn.kind != "code":
+        return 0.0
+    return -w.budget_cost if history.tool_calls + 1 > w.budget_calls else 0.0
+
+
+TERMS = {
+    "format": format_term,
+    "execution": execution_term,
+    "novelty": novelty_term,
+    "recovery": recovery_term,
+    "grounding": grounding_term,
+    "reference": reference_term,
+    "budget": budget_term,
+}

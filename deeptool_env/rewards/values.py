@@ -1,0 +1,42 @@
+"""Canonical numeric values in text, to compare what code printed with what was answered."""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+_NUMBER = re.compile(
+    r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s*/\s*\d+)?(?![\w])"
+    r"|\\frac\{(-?\d+)\}\{(\d+)\}"
+)
+_MAX_DIGITS = 4000
+
+
+def _canonical(token: str) -> str | None:
+    token = token.replace(",", "").replace(" ", "")
+    if len(token) > _MAX_DIGITS:
+        return token
+    try:
+        value = Fraction(token)
+    except (ValueError, ZeroDivisionError):
+        return None
+    return str(value.numerator) if value.denominator == 1 else str(value)
+
+
+def canonical_values(text: str) -> set[str]:
+    """Every number in `text` as a canonical string: `007` -> `7`, `1,000` -> `1000`,
+    `2.50` -> `5/2`, `\\frac{6}{4}` -> `3/2`."""
+    found = set()
+    for match in _NUMBER.finditer(text):
+        if match.group(1) is not None:
+            value = _canonical(f"{match.group(1)}/{match.group(2)}")
+        else:
+            value = _canonical(match.group(0))
+        if value is not None:
+            found.add(value)
+    return found
+
+
+def informative(values: set[str]) -> set[str]:
+    """Drop values too common to mean anything when they match (0, 1, 2, ..., 10)."""
+    return {v for v in values if not (v.lstrip("-").isdigit() and abs(int(v)) <= 10)}
