@@ -50,6 +50,9 @@ class Agent(ABC):
     """Plays episodes of the env: one assistant turn per `act`."""
 
     name: str = "agent"
+    # True when the agent keys its per-episode state by `info["episode_key"]`, so the
+    # harness may interleave several episodes through it.
+    concurrent_episodes: bool = False
 
     def reset(self, observation: str, info: dict[str, Any]) -> None:  # noqa: B027
         """A new episode starts with `observation` (the prompt); default: nothing to do."""
@@ -85,6 +88,7 @@ class ChatAgent(Agent):
     """
 
     name = "chat"
+    concurrent_episodes = True
 
     def __init__(self, *, temperature: float = 0.6, top_p: float = 0.95,
                  max_new_tokens: int = 2048, stop: tuple[str, ...] | None = None,

@@ -1,1 +1,7 @@
-"""DeepTool Gym: benchmarks (work in progress; see the README)."""
+"""DeepTool's evaluation harness: `evaluate(agent, ...)`, `deeptool-bench run|report`."""
+
+from .records import SampleRecord, read_samples
+from .runner import SIX_BENCHMARKS, RunConfig, RunResult, evaluate
+
+__all__ = ["SIX_BENCHMARKS", "RunConfig", "RunResult", "SampleRecord", "evaluate",
+           "read_samples"]
