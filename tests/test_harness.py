@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import RunConfig, evaluate, read_samples
+from benchmarks import evaluate, read_samples
 from benchmarks.agent_spec import agent_factory
 from benchmarks.cli import main as bench_main
 from benchmarks.records import SAMPLES_FILE
