@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import os
+import sys
 from typing import Any
 
 from agents import Agent
@@ -17,7 +19,11 @@ BUILTIN = {
 
 
 def _resolve_class(spec: str) -> type:
+    """The Agent class of `spec`; `module:Class` is imported with the current directory on
+    `sys.path` (as `uvicorn module:app` does), so a user's own file works."""
     module_name, _, class_name = spec.partition(":")
+    if os.getcwd() not in sys.path:
+        sys.path.append(os.getcwd())
     if spec in BUILTIN:
         module_name, class_name = BUILTIN[spec]
     elif not class_name:
