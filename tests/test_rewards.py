@@ -46,7 +46,21 @@ def test_recovery_after_an_error_needs_changed_code():
     assert tracker.score(code("1/0", status="ok"))["recovery"] == 0.0
     tracker = RewardTracker(W)
     tracker.score(code("1/0", status="error"))
-    assert tracker.score(code("1/1", status="ok"))["recovery"] == W.recovery
+    assert tracker.score(code("1/1", status="ok"))["recovery"] == W.error_recovery
+
+
+def test_crashing_on_purpose_to_be_paid_for_the_fix_never_pays():
+    def total(turns):
+        tracker = RewardTracker(W)
+        for turn in turns:
+            tracker.score(turn, correct=turn.kind == "answer")
+        return sum(tracker.turn_rewards)
+
+    solve = code("print(2**10)", stdout="1024\n")
+    direct = total([solve, answer("1024")])
+    assert total([code("1/0", status="error"), solve, answer("1024")]) < direct
+    assert total([code("raise ValueError", status="error"), code("print(2**10 + 0)",
+                  stdout="1024\n"), answer("1024")]) < direct
 
 
 def test_rerun_after_a_perturbed_observation_is_a_check_not_a_rerun():

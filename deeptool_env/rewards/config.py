@@ -20,10 +20,11 @@ class RewardConfig:
     void_penalty: float = 0.05
     malformed_penalty: float = 0.02
     execution: float = 0.04
-    execution_error: float = 0.02
+    execution_error: float = 0.04
     novelty: float = 0.02
     rerun_penalty: float = 0.08
     recovery: float = 0.1
+    error_recovery: float = 0.01
     trust_penalty: float = 0.1
     grounding: float = 0.1
     reference: float = 0.05

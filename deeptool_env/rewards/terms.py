@@ -71,9 +71,12 @@ def _previous_was_suspect(history: History) -> bool:
 
 
 def novelty_term(turn: Turn, history: History, w: RewardConfig) -> float:
-    """+novelty for code not run before; a plain re-run costs, unless it checks a suspect
-    result (then `recovery` pays for it)."""
+    """+novelty for code not run before that ran ok; a plain re-run costs, unless it checks
+    a suspect result (then `recovery` pays for it). Failing code earns no novelty, so a
+    turn that errors is always a net loss."""
     if turn.kind != "code" or not turn.code:
+        return 0.0
+    if turn.status != "ok" and turn.status is not None:
         return 0.0
     if normalise_code(turn.code) not in history.executed:
         return w.novelty
@@ -89,8 +92,10 @@ def _trusts_injected(turn: Turn, history: History) -> bool:
 
 
 def recovery_term(turn: Turn, history: History, w: RewardConfig) -> float:
-    """After an error or a perturbed observation: checking or correcting pays; building on
-    a value that only a perturbation showed costs."""
+    """After a perturbed observation: checking pays `recovery`; after the agent's own error:
+    changed code that runs pays only `error_recovery`, less than the error cost, so that
+    crashing on purpose to be paid for the fix never pays. Building on a value that only a
+    perturbation showed costs."""
     if _trusts_injected(turn, history):
         return -w.trust_penalty
     if not _previous_was_suspect(history) or turn.kind != "code" or turn.status != "ok":
@@ -99,7 +104,7 @@ def recovery_term(turn: Turn, history: History, w: RewardConfig) -> float:
     assert prev is not None
     if prev.status in FAILED and not prev.perturbed:
         changed = normalise_code(turn.code or "") != normalise_code(prev.code or "")
-        return w.recovery if changed else 0.0
+        return w.error_recovery if changed else 0.0
     return w.recovery
 
 
