@@ -6,8 +6,9 @@ import argparse
 import sys
 
 EPILOG = """examples:
-  deeptool-bench run --agent hf --benchmarks procedural --limit 5 --k 1 --out results/demo
-      the embedded SmolLM2-135M on 5 generated problems (no download; weak at maths)
+  deeptool-bench run --agent hf --limit 2 --k 1 --max-new-tokens 256 --out results/demo
+      the embedded SmolLM2-135M (no download; weak at maths) on 2 problems of each
+      benchmark, or on generated problems when no data directory is set
   deeptool-bench run --agent openai --model Qwen/Qwen2.5-7B-Instruct \\
       --base-url http://127.0.0.1:8000/v1 --k 8 --out results/qwen7b
       any OpenAI-compatible server (vllm serve, SGLang, llama.cpp); the six benchmarks
@@ -19,6 +20,19 @@ Benchmark data is read from --data-dir or $DEEPTOOL_DATA_DIR.
 """
 
 
+def _benchmarks(spec: str, data_dir: str | None) -> tuple[str, ...]:
+    """`auto` is the six benchmarks when their data can be found, else generated problems."""
+    import os
+
+    from .runner import SIX_BENCHMARKS
+
+    if spec != "auto":
+        return tuple(b.strip() for b in spec.split(",") if b.strip())
+    if data_dir or os.environ.get("DEEPTOOL_DATA_DIR"):
+        return SIX_BENCHMARKS
+    return ("procedural",)
+
+
 def _run(args: argparse.Namespace) -> int:
     from .agent_spec import agent_factory
     from .runner import RunConfig, evaluate
@@ -27,7 +41,7 @@ def _run(args: argparse.Namespace) -> int:
                             top_p=args.top_p, max_new_tokens=args.max_new_tokens,
                             seed=args.seed, base_url=args.base_url)
     config = RunConfig(
-        out=args.out, benchmarks=tuple(b.strip() for b in args.benchmarks.split(",")),
+        out=args.out, benchmarks=_benchmarks(args.benchmarks, args.data_dir),
         k=args.k, max_turns=args.max_turns, perturbation=args.perturbation, limit=args.limit,
         seed=args.seed, concurrency=args.concurrency, data_dir=args.data_dir,
         sandbox=args.sandbox, model=args.model, agent=args.agent,
@@ -68,8 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--agent", default="hf", help="openai, hf, vllm, or module:Class")
     run.add_argument("--model", help="model name/path (hf default: embedded SmolLM2-135M)")
     run.add_argument("--base-url", help="OpenAI-compatible server URL (openai agent)")
-    run.add_argument("--benchmarks", default="aime24,aime25,hmmt25,amc23,math500,olympiadbench",
-                     help="comma-separated benchmark names, or 'procedural'")
+    run.add_argument("--benchmarks", default="auto",
+                     help="comma-separated names (aime24,aime25,hmmt25,amc23,math500,"
+                          "olympiadbench), 'procedural', or 'auto': the six when a data "
+                          "directory is given or in $DEEPTOOL_DATA_DIR, else 'procedural'")
     run.add_argument("--k", type=int, default=8, help="samples per problem (avg@k, pass@k)")
     run.add_argument("--limit", type=int, help="only the first N problems of each benchmark")
     run.add_argument("--temperature", type=float, default=0.6)
