@@ -17,6 +17,8 @@ from benchmarks.metrics import (
 )
 from benchmarks.records import SampleRecord
 
+from .record_factory import make_record
+
 
 def same_str(a: str, b: str) -> bool:
     return a.replace(" ", "") == b.replace(" ", "")
@@ -26,29 +28,7 @@ def make(
     benchmark: str, pid: str, sample: int, correct: bool, extracted: str | None = "1", **kw
 ) -> SampleRecord:
     """A synthetic record; counters default to one turn, no tools, 100 episode tokens."""
-    fields = dict(
-        benchmark=benchmark,
-        problem_id=pid,
-        sample=sample,
-        gold="1",
-        correct=correct,
-        reason="match" if correct else "mismatch",
-        extracted=extracted,
-        final_text="",
-        turns=[{}],
-        termination="answer",
-        reward=float(correct),
-        tool_calls=0,
-        tool_errors=0,
-        tool_timeouts=0,
-        parse_errors=0,
-        prompt_tokens=0,
-        completion_tokens=0,
-        episode_tokens=100,
-        wall_s=0.1,
-    )
-    fields.update(kw)
-    return SampleRecord(**fields)
+    return make_record(benchmark, pid, sample, correct, extracted=extracted, **kw)
 
 
 # pass@k

@@ -8,31 +8,15 @@ from pathlib import Path
 from benchmarks.records import SampleRecord, SampleWriter
 from benchmarks.report import write_report
 
+from .record_factory import make_record
+
 EVIL = "<script>alert(1)</script>"
 
 
 def record(benchmark: str, pid: str, sample: int, correct: bool) -> SampleRecord:
-    return SampleRecord(
-        benchmark=benchmark,
-        problem_id=pid,
-        sample=sample,
-        gold="1",
-        correct=correct,
-        reason="match" if correct else "mismatch",
-        extracted="1" if correct else "2",
-        final_text="",
-        turns=[{}, {}],
-        termination="answer",
-        reward=float(correct),
-        tool_calls=1,
-        tool_errors=0,
-        tool_timeouts=0,
-        parse_errors=0,
-        prompt_tokens=80,
-        completion_tokens=400 + 10 * sample,
-        episode_tokens=500,
-        wall_s=0.1,
-    )
+    return make_record(benchmark, pid, sample, correct, extracted="1" if correct else "2",
+                       turns=[{}, {}], tool_calls=1, prompt_tokens=80,
+                       completion_tokens=400 + 10 * sample, episode_tokens=500)
 
 
 def make_run(path: Path, accuracy: dict[str, float], **meta: object) -> Path:
