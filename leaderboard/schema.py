@@ -1,0 +1,300 @@
+"""Typed submission metadata, validation issues, and the field-by-field check of sample lines.
+
+Everything a submitter sends is checked here before anything is trusted: the metadata record
+(`SubmissionMetadata`, from JSON) and each line of `samples.jsonl` (a `SampleRecord`). Problems
+are returned as `ValidationIssue`s, never raised, so one pass reports all of them; each message
+names the field path and, for samples, the 1-based line number of `samples.jsonl`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from benchmarks.records import SampleRecord
+from deeptool_env.perturbations import PRESETS
+from deeptool_env.tasks import BENCHMARKS
+
+ERROR, WARNING, INFO = "error", "warning", "info"
+MAX_MODEL_NAME = 200
+MAX_NOTES = 2000
+MAX_SHORT_TEXT = 200
+MAX_K = 1024  # bound for k and max_turns (coverage checks build range(k) per problem)
+#: Per-benchmark metrics a submitter may claim (fields of `benchmarks.metrics.BenchmarkSummary`).
+CLAIMABLE = ("avg_at_k", "pass_at_1", "pass_at_k", "maj_at_k", "no_answer_rate",
+             "tokens_per_problem", "tokens_per_correct", "tool_calls_per_problem",
+             "tool_error_rate", "tool_timeout_rate", "parse_failure_rate")
+_HASH = re.compile(r"[0-9a-f]{64}")
+_URL = re.compile(r"https?://[^\s/?#<>\"\x00-\x1f\x7f]+[^\s<>\"\x00-\x1f\x7f]*",
+                  re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ValidationIssue:
+    """One problem found in a submission. `message` is complete on its own: it names the file,
+    line (for samples) and field path. `level` "error" rejects the submission; "warning" and
+    "info" are recorded only."""
+
+    code: str
+    message: str
+    line: int | None = None
+    field: str | None = None
+    level: str = ERROR
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        return f"[{self.level}] {self.code}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """Sampling settings of the model (any may be unknown)."""
+
+    temperature: float | None = None
+    top_p: float | None = None
+    max_new_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class SubmissionMetadata:
+    """What a submission says about its run. `datasets` maps each submitted benchmark to the
+    sha256 of the data file the run used; `claimed` holds optional self-reported metrics
+    (`{benchmark: {metric: value}, "mean": value}`), which are only compared, never shown."""
+
+    model_name: str
+    agent: str
+    k: int
+    max_turns: int
+    perturbation: str
+    package_version: str
+    datasets: dict[str, str]
+    model_link: str | None = None
+    decoding: Decoding | None = None
+    claimed: dict[str, Any] | None = None
+    notes: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form; optional fields that are None are left out."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def _kind(value: Any) -> str:
+    """The JSON type name of a parsed value, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
+
+
+def _is(value: Any, kind: str) -> bool:
+    """Whether `value` has JSON type `kind` ("str", "int", "float", "bool", "list", "dict");
+    booleans are never numbers and floats must be finite."""
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "float":
+        return (isinstance(value, int | float) and not isinstance(value, bool)
+                and math.isfinite(value))
+    return isinstance(value, {"str": str, "bool": bool, "list": list, "dict": dict}[kind])
+
+
+class _Checker:
+    """Collects issues for one object; `where` prefixes every message ("metadata", or
+    "samples.jsonl line 12")."""
+
+    def __init__(self, where: str, line: int | None = None) -> None:
+        self.where, self.line = where, line
+        self.issues: list[ValidationIssue] = []
+
+    def add(self, code: str, path: str, text: str) -> None:
+        self.issues.append(ValidationIssue(code, f"{self.where}: field '{path}' {text}",
+                                           self.line, path))
+
+    def typed(self, obj: dict[str, Any], key: str, kind: str, path: str,
+              *, nullable: bool = False) -> bool:
+        """Check `obj[key]` (present) has `kind`; report and return False otherwise."""
+        value = obj[key]
+        if (nullable and value is None) or _is(value, kind):
+            return True
+        want = {"str": "a string", "int": "an integer", "float": "a finite number",
+                "bool": "true or false", "list": "an array", "dict": "an object"}[kind]
+        self.add("wrong_type", path, f"must be {want}{' or null' if nullable else ''}, "
+                 f"got {_kind(value)} {json.dumps(value)[:60]}")
+        return False
+
+    def keys(self, obj: dict[str, Any], required: tuple[str, ...], optional: tuple[str, ...],
+             prefix: str = "") -> None:
+        for key in required:
+            if key not in obj:
+                self.add("missing_field", prefix + key, "is missing")
+        for key in sorted(set(obj) - set(required) - set(optional)):
+            self.add("unknown_field", prefix + key,
+                     f"is not a known field (known: {', '.join(required + optional)})")
+
+
+_META_REQUIRED = ("model_name", "agent", "k", "max_turns", "perturbation", "package_version",
+                  "datasets")
+_META_OPTIONAL = ("model_link", "decoding", "claimed", "notes")
+
+
+def parse_metadata(data: Any) -> tuple[SubmissionMetadata | None, list[ValidationIssue]]:
+    """Check a decoded metadata object; the typed record when it has no issue, else None."""
+    check = _Checker("metadata")
+    if not isinstance(data, dict):
+        check.add("wrong_type", "$", f"must be a JSON object, got {_kind(data)}")
+        return None, check.issues
+    check.keys(data, _META_REQUIRED, _META_OPTIONAL)
+    got = {k: v for k, v in data.items() if k in _META_REQUIRED + _META_OPTIONAL}
+    for key, limit in (("model_name", MAX_MODEL_NAME), ("agent", MAX_SHORT_TEXT),
+                       ("package_version", MAX_SHORT_TEXT), ("notes", MAX_NOTES)):
+        if key in got and check.typed(got, key, "str", key, nullable=key == "notes"):
+            if got[key] is not None and len(got[key]) > limit:
+                check.add("invalid_value", key, f"has {len(got[key])} characters, at most "
+                          f"{limit} are allowed")
+            elif key != "notes" and not got[key].strip():
+                check.add("invalid_value", key, "must not be empty")
+    for key in ("k", "max_turns"):
+        if key in got and check.typed(got, key, "int", key) and not 1 <= got[key] <= MAX_K:
+            check.add("invalid_value", key, f"must be in 1..{MAX_K}, got {got[key]}")
+    if "perturbation" in got and check.typed(got, "perturbation", "str", "perturbation"):
+        if got["perturbation"] not in PRESETS:
+            check.add("invalid_value", "perturbation", f"is {got['perturbation']!r}, not one of "
+                      f"the presets {', '.join(PRESETS)}")
+    if "datasets" in got:
+        _check_datasets(check, got["datasets"])
+    if got.get("model_link") is not None and check.typed(got, "model_link", "str", "model_link"):
+        link = got["model_link"]
+        if len(link) > 2000 or not _URL.fullmatch(link):
+            check.add("invalid_value", "model_link", f"must be an http:// or https:// URL, got "
+                      f"{link[:80]!r}")
+    decoding = (_check_decoding(check, got["decoding"]) if got.get("decoding") is not None
+                else None)
+    if got.get("claimed") is not None:
+        _check_claimed(check, got["claimed"])
+    if check.issues:
+        return None, check.issues
+    got["decoding"] = decoding
+    return SubmissionMetadata(**got), []
+
+
+def _check_datasets(check: _Checker, datasets: Any) -> None:
+    if not isinstance(datasets, dict) or not datasets:
+        check.add("wrong_type", "datasets", "must be a non-empty object {benchmark: sha256}")
+        return
+    for name, digest in datasets.items():
+        if name not in BENCHMARKS:
+            check.add("invalid_value", f"datasets.{name}", f"names an unknown benchmark; "
+                      f"known: {', '.join(BENCHMARKS)}")
+        elif not isinstance(digest, str) or not _HASH.fullmatch(digest):
+            check.add("invalid_value", f"datasets.{name}", "must be a sha256 hex digest "
+                      f"(64 lower-case hex characters), got {json.dumps(digest)[:80]}")
+
+
+_DECODING = {"temperature": ("float", lambda v: v >= 0, ">= 0"),
+             "top_p": ("float", lambda v: 0 < v <= 1, "in (0, 1]"),
+             "max_new_tokens": ("int", lambda v: v >= 1, ">= 1")}
+
+
+def _check_decoding(check: _Checker, decoding: Any) -> Decoding | None:
+    if not isinstance(decoding, dict):
+        check.add("wrong_type", "decoding", f"must be an object, got {_kind(decoding)}")
+        return None
+    check.keys(decoding, (), tuple(_DECODING), "decoding.")
+    for key, (kind, valid, rule) in _DECODING.items():
+        path = f"decoding.{key}"
+        if key in decoding and check.typed(decoding, key, kind, path, nullable=True):
+            if decoding[key] is not None and not valid(decoding[key]):
+                check.add("invalid_value", path, f"must be {rule}, got {decoding[key]}")
+    return Decoding(**{key: decoding.get(key) for key in _DECODING})
+
+
+def _check_claimed(check: _Checker, claimed: Any) -> None:
+    if not isinstance(claimed, dict):
+        check.add("wrong_type", "claimed", f"must be an object, got {_kind(claimed)}")
+        return
+    for name, value in claimed.items():
+        path = f"claimed.{name}"
+        if name == "mean":
+            check.typed(claimed, name, "float", path)
+        elif name not in BENCHMARKS:
+            check.add("unknown_field", path, f"is neither 'mean' nor a benchmark "
+                      f"({', '.join(BENCHMARKS)})")
+        elif not isinstance(value, dict):
+            check.add("wrong_type", path, f"must be an object {{metric: number}}, got "
+                      f"{_kind(value)}")
+        else:
+            for metric in value:
+                if metric not in CLAIMABLE:
+                    check.add("unknown_field", f"{path}.{metric}", f"is not a claimable metric "
+                              f"(known: {', '.join(CLAIMABLE)})")
+                else:
+                    check.typed(value, metric, "float", f"{path}.{metric}")
+
+
+#: SampleRecord fields and their JSON kinds; (kind, nullable).
+SAMPLE_FIELDS: dict[str, tuple[str, bool]] = {
+    "benchmark": ("str", False), "problem_id": ("str", False), "sample": ("int", False),
+    "gold": ("str", False), "correct": ("bool", False), "reason": ("str", False),
+    "extracted": ("str", True), "final_text": ("str", False), "turns": ("list", False),
+    "termination": ("str", False), "reward": ("float", False), "tool_calls": ("int", False),
+    "tool_errors": ("int", False), "tool_timeouts": ("int", False),
+    "parse_errors": ("int", False), "prompt_tokens": ("int", False),
+    "completion_tokens": ("int", False), "episode_tokens": ("int", False),
+    "wall_s": ("float", False), "perturbation": ("str", False), "seed": ("int", True),
+    "extra": ("dict", False),
+}
+_SAMPLE_OPTIONAL = ("perturbation", "seed", "extra")  # they have defaults in SampleRecord
+_SAMPLE_REQUIRED = tuple(name for name in SAMPLE_FIELDS if name not in _SAMPLE_OPTIONAL)
+#: How an episode can end (`deeptool_env` info["termination"]; "unknown" from the harness).
+TERMINATIONS = ("answer", "invalid_turns", "max_turns", "max_episode_tokens", "unknown")
+_COUNTERS = ("tool_calls", "tool_errors", "tool_timeouts", "parse_errors", "prompt_tokens",
+             "completion_tokens", "episode_tokens")
+
+
+def parse_sample(data: Any, line: int) -> tuple[SampleRecord | None, list[ValidationIssue]]:
+    """Check one decoded line of samples.jsonl against `SampleRecord`'s fields and types."""
+    check = _Checker(f"samples.jsonl line {line}", line)
+    if not isinstance(data, dict):
+        check.add("wrong_type", "$", f"must be a JSON object (a SampleRecord), got {_kind(data)}")
+        return None, check.issues
+    check.keys(data, _SAMPLE_REQUIRED, _SAMPLE_OPTIONAL)
+    for name, (kind, nullable) in SAMPLE_FIELDS.items():
+        if name in data and check.typed(data, name, kind, name, nullable=nullable):
+            value = data[name]
+            if (name in _COUNTERS or name == "sample") and value < 0:
+                check.add("invalid_value", name, f"must be >= 0, got {value}")
+    if isinstance(data.get("termination"), str) and data["termination"] not in TERMINATIONS:
+        check.add("invalid_value", "termination", f"is {data['termination']!r}, not one of "
+                  f"{', '.join(TERMINATIONS)}")
+    if isinstance(data.get("turns"), list):
+        _check_turns(check, data["turns"])
+    if check.issues:
+        return None, check.issues
+    return SampleRecord(**data), []
+
+
+def _check_turns(check: _Checker, turns: list[Any]) -> None:
+    for i, turn in enumerate(turns):
+        path = f"turns[{i}]"
+        if not isinstance(turn, dict):
+            check.add("wrong_type", path, f"must be an object, got {_kind(turn)}")
+            continue
+        for key in ("action", "observation"):
+            if key not in turn:
+                check.add("missing_field", f"{path}.{key}", "is missing")
+            else:
+                check.typed(turn, key, "str", f"{path}.{key}")
+        if turn.get("parse_error") is not None:
+            check.typed(turn, "parse_error", "str", f"{path}.parse_error")
+        tool = turn.get("tool")
+        if tool is not None and not (isinstance(tool, dict) and isinstance(tool.get("status"),
+                                                                          str)):
+            check.add("wrong_type", f"{path}.tool", "must be null or an object with a string "
+                      f"'status', got {json.dumps(tool)[:60]}")

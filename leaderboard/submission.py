@@ -1,0 +1,299 @@
+"""A leaderboard submission: metadata plus the harness's per-sample JSONL, and its bundle.
+
+Sources:
+    `load_submission(results_dir)`   a `deeptool-bench run` directory: `run.json` gives model,
+        agent, k, max_turns, perturbation, package version, decoding and dataset hashes;
+        an optional `metadata.json` next to it may add `model_name` (required when run.json
+        has no `model`), `model_link`, `decoding`, `claimed` and `notes` (nothing else);
+        `samples.jsonl` holds the samples.
+    `Submission.from_files(metadata_bytes, samples_bytes)`   the full metadata JSON (the
+        `SubmissionMetadata` fields) and the raw samples.jsonl bytes, as a server receives them.
+    `Submission.from_bundle(data)` / `load_submission(bundle_bytes_or_file)`   a bundle.
+
+Bundle format (`to_bundle`, one file to upload): a gzip-compressed POSIX tar archive with
+exactly two regular files, `submission.json` (the full metadata, i.e. what `from_files`
+takes) and `samples.jsonl` (byte-for-byte the run's file, so line numbers in issues match the
+submitter's file). `to_bundle` is deterministic (mtime 0, uid 0, sorted members): the same
+submission always gives the same bytes. Any other member, link or duplicate is refused.
+
+Limits (`Limits`, configurable) are checked on sizes before anything is parsed: a file's size
+on disk, a tar member's declared size, each line's length. Exceeding a file limit raises
+`SubmissionError` (code "too_large"); an unreadable bundle or results directory raises
+`SubmissionError` too. Problems inside the content (bad JSON on line 12, a missing field) are
+not exceptions: they are `Submission.issues`, reported by `validate_submission` with the rest.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import tarfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks.records import RUN_FILE, SAMPLES_FILE, SampleRecord
+
+from .schema import SubmissionMetadata, ValidationIssue, parse_metadata, parse_sample
+
+BUNDLE_METADATA = "submission.json"
+BUNDLE_SAMPLES = SAMPLES_FILE
+OVERLAY_FILE = "metadata.json"
+OVERLAY_KEYS = ("model_name", "model_link", "decoding", "claimed", "notes")
+MiB = 1 << 20
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Size limits in bytes (uncompressed), checked before parsing."""
+
+    samples_bytes: int = 64 * MiB
+    metadata_bytes: int = 64 * 1024
+    line_bytes: int = 2 * MiB
+
+
+DEFAULT_LIMITS = Limits()
+
+
+class SubmissionError(ValueError):
+    """The submission cannot be read at all (too large, not a bundle, files missing)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.issue = ValidationIssue(code, message)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def loads(text: str | bytes) -> Any:
+    """`json.loads` that rejects NaN and Infinity (they would poison every mean) and raises
+    ValueError, not RecursionError, on absurdly nested input."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def metadata_from_bytes(raw: bytes) -> tuple[dict[str, Any], SubmissionMetadata | None,
+                                             list[ValidationIssue]]:
+    """Decode and check metadata bytes: (the decoded object or {}, the record or None, issues)."""
+    try:
+        data = loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        return {}, None, [ValidationIssue("bad_json", f"metadata: not valid UTF-8 JSON: {exc}",
+                                          field="$")]
+    meta, issues = parse_metadata(data)
+    return (data if isinstance(data, dict) else {}), meta, issues
+
+
+def _too_large(what: str, size: int, limit: int) -> SubmissionError:
+    return SubmissionError("too_large", f"{what} is {size} bytes, over the limit of {limit} "
+                           "bytes; nothing was parsed")
+
+
+@dataclass
+class Submission:
+    """A parsed submission. `records[i]` came from line `lines[i]` of samples.jsonl; lines
+    that failed the schema are left out and explained in `issues`. `metadata` is None when
+    the metadata failed its schema (`raw_metadata` then holds what was sent); `n_lines`
+    counts the non-blank lines."""
+
+    metadata: SubmissionMetadata | None
+    raw_metadata: dict[str, Any]
+    metadata_bytes: bytes
+    samples_bytes: bytes
+    records: list[SampleRecord] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+    issues: list[ValidationIssue] = field(default_factory=list)
+    n_lines: int = 0
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """The metadata as a plain dict (the checked one when valid, else as sent)."""
+        return self.metadata.to_dict() if self.metadata else dict(self.raw_metadata)
+
+    @classmethod
+    def from_files(cls, metadata_bytes: bytes, samples_bytes: bytes, *,
+                   limits: Limits = DEFAULT_LIMITS) -> Submission:
+        """Parse full metadata JSON and samples.jsonl bytes (sizes are checked first)."""
+        if len(metadata_bytes) > limits.metadata_bytes:
+            raise _too_large("the metadata", len(metadata_bytes), limits.metadata_bytes)
+        if len(samples_bytes) > limits.samples_bytes:
+            raise _too_large(SAMPLES_FILE, len(samples_bytes), limits.samples_bytes)
+        raw, metadata, issues = metadata_from_bytes(metadata_bytes)
+        sub = cls(metadata, raw, bytes(metadata_bytes), bytes(samples_bytes), issues=issues)
+        sub._parse_samples(limits)
+        return sub
+
+    def _parse_samples(self, limits: Limits) -> None:
+        where = "samples.jsonl line"
+        for number, raw in enumerate(self.samples_bytes.split(b"\n"), start=1):
+            if not raw.strip():
+                continue
+            self.n_lines += 1
+            if len(raw) > limits.line_bytes:
+                self.issues.append(ValidationIssue(
+                    "line_too_long", f"{where} {number}: {len(raw)} bytes, over the per-line "
+                    f"limit of {limits.line_bytes} bytes; not parsed", number))
+                continue
+            try:
+                data = loads(raw.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                self.issues.append(ValidationIssue(
+                    "bad_encoding", f"{where} {number}: not valid UTF-8 ({exc.reason} at byte "
+                    f"{exc.start})", number))
+                continue
+            except ValueError as exc:
+                self.issues.append(ValidationIssue(
+                    "bad_json", f"{where} {number}: not valid JSON ({exc})", number))
+                continue
+            record, problems = parse_sample(data, number)
+            self.issues.extend(problems)
+            if record is not None:
+                self.records.append(record)
+                self.lines.append(number)
+
+    def to_bundle(self) -> bytes:
+        """The single-file form (see the module docstring); deterministic."""
+        buffer = io.BytesIO()
+        with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as zipped, \
+                tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            for name, data in ((BUNDLE_SAMPLES, self.samples_bytes),
+                               (BUNDLE_METADATA, self.metadata_bytes)):
+                info = tarfile.TarInfo(name)
+                info.size, info.mode, info.mtime = len(data), 0o644, 0
+                tar.addfile(info, io.BytesIO(data))
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bundle(cls, data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Submission:
+        """Read a bundle made by `to_bundle`. The archive is read as a stream that stops at
+        the limits (a gzip bomb costs at most that much), and member sizes are checked from
+        their headers before their content is read."""
+        wanted = {BUNDLE_METADATA: limits.metadata_bytes, BUNDLE_SAMPLES: limits.samples_bytes}
+        found: dict[str, bytes] = {}
+        stream = _Bounded(gzip.GzipFile(fileobj=io.BytesIO(data)) if data[:2] == b"\x1f\x8b"
+                          else io.BytesIO(data), sum(wanted.values()) + MiB)
+        try:
+            with tarfile.open(fileobj=stream, mode="r|") as tar:
+                for info in tar:
+                    if info.name not in wanted or info.name in found or not info.isreg():
+                        raise SubmissionError("bad_bundle", f"bundle member {info.name!r} is "
+                                              f"not expected: a bundle holds exactly the "
+                                              f"regular files {', '.join(sorted(wanted))}")
+                    if info.size > wanted[info.name]:
+                        raise _too_large(info.name, info.size, wanted[info.name])
+                    handle = tar.extractfile(info)
+                    assert handle is not None
+                    found[info.name] = handle.read()
+        except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+            raise SubmissionError("bad_bundle", f"not a submission bundle (a .tar.gz of "
+                                  f"{BUNDLE_METADATA} and {BUNDLE_SAMPLES}): {exc}") from None
+        missing = sorted(set(wanted) - set(found))
+        if missing:
+            raise SubmissionError("bad_bundle", f"the bundle has no {', '.join(missing)}")
+        return cls.from_files(found[BUNDLE_METADATA], found[BUNDLE_SAMPLES], limits=limits)
+
+
+class _Bounded(io.RawIOBase):
+    """A read-only stream that fails once more than `limit` bytes were read from `inner`."""
+
+    def __init__(self, inner: Any, limit: int) -> None:
+        self.inner, self.left = inner, limit
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        want = self.left + 1 if size is None or size < 0 else min(size, self.left + 1)
+        chunk = self.inner.read(want)
+        self.left -= len(chunk)
+        if self.left < 0:
+            raise SubmissionError("too_large", "the bundle unpacks to more than the size "
+                                  "limits allow; nothing was parsed")
+        return chunk
+
+
+def to_bundle(submission: Submission) -> bytes:
+    """`submission.to_bundle()`."""
+    return submission.to_bundle()
+
+
+def from_bundle(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Submission:
+    """`Submission.from_bundle(data)`."""
+    return Submission.from_bundle(data, limits=limits)
+
+
+def _read_limited(path: Path, limit: int) -> bytes:
+    size = path.stat().st_size
+    if size > limit:
+        raise _too_large(str(path), size, limit)
+    return path.read_bytes()
+
+
+def _read_json_file(path: Path, limit: int) -> dict[str, Any]:
+    raw = _read_limited(path, limit)
+    try:
+        data = loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise SubmissionError("bad_json", f"{path} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise SubmissionError("bad_json", f"{path} must hold a JSON object")
+    return data
+
+
+def metadata_from_run(run: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    """Full metadata (the `SubmissionMetadata` fields) from run.json plus the optional
+    metadata.json overlay; the result is checked later by the schema, not here."""
+    unknown = sorted(set(overlay) - set(OVERLAY_KEYS))
+    if unknown:
+        raise SubmissionError("unknown_field", f"{OVERLAY_FILE}: field(s) {', '.join(unknown)} "
+                              f"may not be set there (allowed: {', '.join(OVERLAY_KEYS)}; the "
+                              f"rest comes from {RUN_FILE})")
+    datasets = run.get("datasets")
+    meta: dict[str, Any] = {
+        "model_name": run.get("model"), "agent": run.get("agent"), "k": run.get("k"),
+        "max_turns": run.get("max_turns"), "perturbation": run.get("perturbation"),
+        "package_version": run.get("package_version"),
+        "datasets": ({name: (prov or {}).get("content_hash") if isinstance(prov, dict) else prov
+                      for name, prov in datasets.items()} if isinstance(datasets, dict)
+                     else datasets),
+    }
+    decoding = {key: run[key] for key in ("temperature", "top_p", "max_new_tokens")
+                if run.get(key) is not None}
+    if decoding:
+        meta["decoding"] = decoding
+    meta.update(overlay)
+    return {key: value for key, value in meta.items() if value is not None}
+
+
+def load_submission(source: str | os.PathLike[str] | bytes, *,
+                    limits: Limits = DEFAULT_LIMITS) -> Submission:
+    """A submission from a results directory, a bundle file, or bundle bytes."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        return Submission.from_bundle(bytes(source), limits=limits)
+    path = Path(source)
+    if path.is_file():
+        limit = limits.samples_bytes + limits.metadata_bytes + MiB  # tar headers, padding
+        return Submission.from_bundle(_read_limited(path, limit), limits=limits)
+    if not path.is_dir():
+        raise SubmissionError("missing_file", f"{path} is neither a results directory nor a "
+                              "bundle file")
+    for name in (RUN_FILE, SAMPLES_FILE):
+        if not (path / name).is_file():
+            raise SubmissionError("missing_file", f"{path} has no {name}: is it the --out "
+                                  "directory of `deeptool-bench run`?")
+    run = _read_json_file(path / RUN_FILE, limits.metadata_bytes)
+    overlay_path = path / OVERLAY_FILE
+    overlay = (_read_json_file(overlay_path, limits.metadata_bytes)
+               if overlay_path.is_file() else {})
+    meta = metadata_from_run(run, overlay)
+    metadata_bytes = json.dumps(meta, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    samples = _read_limited(path / SAMPLES_FILE, limits.samples_bytes)
+    return Submission.from_files(metadata_bytes, samples, limits=limits)
