@@ -1,0 +1,204 @@
+"""What a GRPO run writes to its output directory: checkpoints and per-step metrics.
+
+Checkpoints (`<output_dir>/checkpoints/step-00000012/`) hold the model (the LoRA adapter
+only, when training LoRA) in Hugging Face format, the optimiser state, the step, the
+trainer's own state and every RNG state, so a resumed run continues where it stopped and
+draws the same random numbers. A checkpoint is written to a hidden staging directory and
+renamed into place, and the `latest` pointer is replaced atomically too: a run killed
+mid-save leaves the previous checkpoint intact and never a half-written one.
+
+Metrics go to `metrics.jsonl` (one JSON object per step, appended), and to TensorBoard
+or Weights & Biases when asked for and installed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import random
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+LATEST = "latest"
+STATE = "trainer_state.json"
+
+
+def capture_rng() -> dict[str, Any]:
+    """The global RNG states of python, numpy and torch (and CUDA), as plain data."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    state: dict[str, Any] = {
+        "python": random.getstate(),
+        "numpy": [kind, torch.from_numpy(np.asarray(keys).copy()), pos, has_gauss, cached],
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng(state: dict[str, Any]) -> None:
+    """Undo `capture_rng`."""
+    python = state["python"]
+    random.setstate((python[0], tuple(python[1]), python[2]))
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, keys.numpy(), pos, has_gauss, cached))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def checkpoint_root(output_dir: str | os.PathLike) -> Path:
+    return Path(output_dir) / "checkpoints"
+
+
+def latest_checkpoint(output_dir: str | os.PathLike) -> Path | None:
+    """The newest complete checkpoint of a run, or None."""
+    pointer = checkpoint_root(output_dir) / LATEST
+    if not pointer.is_file():
+        return None
+    path = checkpoint_root(output_dir) / pointer.read_text().strip()
+    return path if (path / STATE).is_file() else None
+
+
+def resolve_checkpoint(output_dir: str | os.PathLike, resume_from: str) -> Path | None:
+    """`"latest"` (None when the run has no checkpoint yet) or an explicit directory."""
+    if resume_from == LATEST:
+        return latest_checkpoint(output_dir)
+    path = Path(resume_from)
+    if not (path / STATE).is_file():
+        raise FileNotFoundError(f"{path} is not a GRPO checkpoint (no {STATE})")
+    return path
+
+
+def save_checkpoint(output_dir: str | os.PathLike, step: int, model: Any, optimizer: Any,
+                    tokenizer: Any, trainer_state: dict[str, Any], *, keep: int = 2) -> Path:
+    """Write checkpoint `step` atomically, point `latest` at it, keep the newest `keep`."""
+    root = checkpoint_root(output_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    name = f"step-{step:08d}"
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
+    try:
+        model.save_pretrained(staging / "model")
+        tokenizer.save_pretrained(staging / "model")
+        torch.save(optimizer.state_dict(), staging / "optimizer.pt")
+        torch.save(capture_rng(), staging / "rng.pt")
+        state = {"step": step, **trainer_state}
+        (staging / STATE).write_text(json.dumps(state, indent=1, default=str))
+        target = root / name
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    _write_atomic(root / LATEST, name)
+    for old in sorted(root.glob("step-*"))[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """The state of a checkpoint: `step`, the trainer's state, `optimizer` and `rng`."""
+    state = json.loads((path / STATE).read_text())
+    state["optimizer"] = torch.load(path / "optimizer.pt", weights_only=True)
+    state["rng"] = torch.load(path / "rng.pt", weights_only=True)
+    return state
+
+
+def restore(path: Path, model: Any, optimizer: Any, task_rng: np.random.Generator, *,
+            lora: bool, global_rng: bool = True) -> int:
+    """Load a checkpoint into a trainer's parts; returns its step. `global_rng` also
+    restores the process-wide RNGs (rank 0 of a distributed run: they are its own)."""
+    state = load_checkpoint(path)
+    load_model_weights(model, path, lora=lora)
+    optimizer.load_state_dict(state["optimizer"])
+    task_rng.bit_generator.state = state["task_rng"]
+    if global_rng:
+        restore_rng(state["rng"])
+    return int(state["step"])
+
+
+def load_model_weights(model: Any, path: Path, *, lora: bool) -> None:
+    """Load a checkpoint's weights into the policy: the adapter into a peft model, or the
+    whole model's state."""
+    if lora:
+        from peft import load_peft_weights, set_peft_model_state_dict
+
+        set_peft_model_state_dict(model, load_peft_weights(str(path / "model")))
+        return
+    from transformers import AutoModelForCausalLM
+
+    saved = AutoModelForCausalLM.from_pretrained(path / "model", dtype=model.dtype)
+    model.load_state_dict(saved.state_dict())
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def total_reward(trajectory: Any) -> float:
+    """Outcome plus every turn's process reward: what the episode earned."""
+    return trajectory.outcome + sum(trajectory.turn_process)
+
+
+def episode_stats(groups: list[list[Any]]) -> dict[str, float]:
+    """Reward, outcome, length and token statistics of groups of trajectories."""
+    flat = [t for group in groups for t in group]
+    rewards = np.array([total_reward(t) for t in flat])
+    return {"reward_mean": float(rewards.mean()), "reward_std": float(rewards.std()),
+            "outcome_mean": float(np.mean([t.outcome for t in flat])),
+            "episodes": len(flat), "turns_mean": float(np.mean([len(t.actions) for t in flat])),
+            "generated_tokens": int(sum(sum(t.loss_mask) for t in flat)),
+            "tokens": int(sum(len(t.ids) for t in flat))}
+
+
+class MetricsLogger:
+    """Appends one JSON line per step to `metrics.jsonl`; mirrors to TensorBoard / W&B
+    when they are requested and importable (a warning otherwise, never an error)."""
+
+    def __init__(self, output_dir: str | os.PathLike, report_to: list[str],
+                 config: dict[str, Any]) -> None:
+        self.path = Path(output_dir) / "metrics.jsonl"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._tensorboard = self._wandb = None
+        if "tensorboard" in report_to:
+            if importlib.util.find_spec("tensorboard") is None:
+                warnings.warn("report_to tensorboard: tensorboard is not installed",
+                              stacklevel=2)
+            else:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self._tensorboard = SummaryWriter(str(Path(output_dir) / "tensorboard"))
+        if "wandb" in report_to:
+            if importlib.util.find_spec("wandb") is None:
+                warnings.warn("report_to wandb: wandb is not installed", stacklevel=2)
+            else:
+                import wandb
+
+                self._wandb = wandb.init(project="deeptool-grpo", config=config)
+
+    def log(self, metrics: dict[str, Any]) -> None:
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(metrics) + "\n")
+        step = metrics.get("step", 0)
+        numbers = {k: v for k, v in metrics.items()
+                   if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        if self._tensorboard is not None:
+            for key, value in numbers.items():
+                self._tensorboard.add_scalar(key, value, step)
+        if self._wandb is not None:
+            self._wandb.log(numbers, step=step)
+
+    def close(self) -> None:
+        if self._tensorboard is not None:
+            self._tensorboard.close()
+        if self._wandb is not None:
+            self._wandb.finish()

@@ -1,0 +1,298 @@
+"""`GRPOTrainer`: process-supervised GRPO on whole multi-turn episodes of the env.
+
+One training step: sample `prompts_per_step` tasks; play `group_size` episodes of each
+(same task through `reset(options={"index": i})`, different seeds) token-in/token-out
+with `rollout_episode`; turn the group's outcome and per-turn process rewards into token
+advantages (`group_advantages`, `token_advantages`); drop trajectories with void turns;
+then `epochs_per_batch` optimiser steps on the loss of `loss.grpo_loss`, each accumulated
+over `gradient_accumulation_steps` micro-batches. Every step appends to `metrics.jsonl`.
+
+The single-process CPU/GPU path is the default. Started by `torchrun` or
+`accelerate launch` (WORLD_SIZE > 1) the trainer joins the process group, wraps the
+policy in DistributedDataParallel and every rank plays its own prompts (seeded by rank),
+so a step trains on WORLD_SIZE x prompts_per_step groups; rank 0 logs and saves.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from contextlib import nullcontext
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from . import checkpoint
+from .config import GRPOConfig
+from .generation import EpisodeBatcher, HFGenerator, VLLMGenerator, make_env
+from .loss import grpo_loss, micro_batches, token_logprobs, training_samples
+from .rollout import TokenTrajectory, rollout_episode
+
+STAT_KEYS = ("loss", "policy", "kl", "entropy", "llds", "clip_low_frac", "clip_high_frac",
+             "mean_ll")
+
+
+class GRPOTrainer:
+    """Train a policy with GRPO: `GRPOTrainer(config).train()`.
+
+    Args:
+        config: the run's settings.
+        model, tokenizer: an already loaded policy, trained in place (else `config.model`
+            is loaded; a GGUF model is de-quantized to a plain copy first).
+    """
+
+    def __init__(self, config: GRPOConfig, *, model: Any = None, tokenizer: Any = None):
+        self.config = config
+        self.output_dir = Path(config.output_dir)
+        self.rank, self.world = _init_distributed()
+        torch.manual_seed(config.seed + self.rank)
+        np.random.seed(config.seed + self.rank)
+        self.model, self.tokenizer = self._load_policy(model, tokenizer)
+        self.ref_model = None
+        if config.kl_coef > 0 and config.finetune == "full":
+            self.ref_model = copy.deepcopy(self.model).requires_grad_(False)
+        self.params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(self.params, lr=config.learning_rate,
+                                           weight_decay=config.weight_decay)
+        self.train_model = self.model
+        if self.world > 1:
+            self.train_model = torch.nn.parallel.DistributedDataParallel(self.model)
+        self._lock = threading.Lock()
+        self._pools: dict[str, list[gym.Env]] = {"train": []}
+        self._pools["eval"] = self._pools["train"] if config.eval_data is None else []
+        self.env, self.eval_env = self._envs("train", 1)[0], self._envs("eval", 1)[0]
+        tasks, eval_tasks = len(self.env.unwrapped.tasks), len(self.eval_env.unwrapped.tasks)
+        held_out = min(config.eval_size, eval_tasks)
+        self.eval_indices = list(range(eval_tasks - held_out, eval_tasks))
+        self.train_count = tasks - held_out if config.eval_data is None else tasks
+        if self.train_count <= 0:
+            raise ValueError(f"eval_size {config.eval_size} leaves no training task")
+        self.task_rng = np.random.default_rng(config.seed + self.rank)
+        self.step = 0
+        if config.resume_from:
+            self._resume(config.resume_from)
+        self.generator = self._make_generator()
+        self.batcher = EpisodeBatcher(self.generator.generate_batch)
+        self.logger, self._on_step = None, None
+        if self.rank == 0:
+            self.logger = checkpoint.MetricsLogger(self.output_dir, config.report_to,
+                                                   config.to_dict())
+
+    def _load_policy(self, model: Any, tokenizer: Any) -> tuple[Any, Any]:
+        from ..models import _dequantized_copy, ensure_chat_template, load_model
+
+        config = self.config
+        device = config.device
+        if self.world > 1 and device.startswith("cuda"):
+            device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}"
+        if model is None:
+            model, tokenizer = load_model(config.model, device=device, dtype=config.dtype)
+        elif tokenizer is None:
+            raise ValueError("pass the tokenizer together with a loaded model")
+        if getattr(model.config, "quantization_config", None) is not None:
+            model = _dequantized_copy(model).to(model.device)
+        if config.finetune == "lora":
+            from peft import LoraConfig, get_peft_model
+
+            model = get_peft_model(model, LoraConfig(
+                r=config.lora_r, lora_alpha=config.lora_alpha,
+                lora_dropout=config.lora_dropout, task_type="CAUSAL_LM",
+                target_modules=config.lora_target_modules))
+        return model.eval(), ensure_chat_template(tokenizer)
+
+    def _envs(self, pool: str, count: int) -> list[gym.Env]:
+        """At least `count` envs of the training or evaluation tasks (kept for reuse)."""
+        envs = self._pools[pool]
+        tasks = self.config.train_data if pool == "train" else self.config.eval_data
+        while len(envs) < count:
+            envs.append(make_env(self.config, self.tokenizer, tasks, self._lock))
+        return envs
+
+    def _make_generator(self) -> Any:
+        config = self.config
+        sampling = {"max_new_tokens": config.max_tokens_per_turn,
+                    "temperature": config.temperature, "top_p": config.top_p}
+        if config.generation == "hf":
+            return HFGenerator(self.model, self.tokenizer, **sampling)
+        from ..vllm_agent import resolve_vllm_model
+
+        generator = VLLMGenerator(resolve_vllm_model(config.model), seed=config.seed + self.rank,
+                                  llm_kwargs=config.vllm_kwargs, **sampling)
+        generator.sync_weights(self.model)
+        return generator
+
+    def collect(self) -> list[list[TokenTrajectory]]:
+        """`prompts_per_step` groups of `group_size` episodes with the current policy."""
+        config, count = self.config, self.train_count
+        indices = self.task_rng.choice(count, size=config.prompts_per_step,
+                                       replace=count < config.prompts_per_step)
+        jobs = [(int(index), int(self.task_rng.integers(2**31)))
+                for index in indices for _ in range(config.group_size)]
+        played, size = self.play("train", jobs), config.group_size
+        return [played[i:i + size] for i in range(0, len(played), size)]
+
+    def play(self, pool: str, jobs: list[tuple[int, int]]) -> list[TokenTrajectory]:
+        """Episodes of (task index, seed) jobs, `rollout_concurrency` at a time, their
+        turns generated in batches."""
+        width = self.config.rollout_concurrency or len(jobs)
+        envs, played = self._envs(pool, min(width, len(jobs))), []
+        for start in range(0, len(jobs), width):
+            played += self.batcher.run([
+                partial(rollout_episode, env, self.tokenizer, seed=seed,
+                        options={"index": index})
+                for env, (index, seed) in zip(envs, jobs[start:start + width], strict=False)])
+        return played
+
+    def _fixed_logprobs(self, batch: dict[str, torch.Tensor]) -> None:
+        """Rollout-time (old) and reference log-probabilities, computed once."""
+        temperature = self.config.temperature or 1.0
+        with torch.no_grad():
+            if self.config.epochs_per_batch > 1:
+                batch["old"], _ = token_logprobs(self.model, batch["ids"], batch["attn"],
+                                                 temperature=temperature)
+            if self.config.kl_coef > 0:
+                ref, context = self.ref_model, nullcontext()
+                if ref is None:  # LoRA: the reference is the base model, adapter off
+                    ref, context = self.model, self.model.disable_adapter()
+                with context:
+                    batch["ref"], _ = token_logprobs(ref, batch["ids"], batch["attn"],
+                                                     temperature=temperature)
+
+    def update(self, groups: list[list[TokenTrajectory]]) -> dict[str, float]:
+        """Advantages, the void-turn filter and the optimiser steps on one batch.
+
+        With one epoch the old log-probabilities equal the current ones (same weights,
+        same inputs), so the forward pass of the update provides them (detached)."""
+        config = self.config
+        samples, dropped = training_samples(groups, process_weight=config.process_weight,
+                                            filter_void=config.filter_void_turns)
+        stats: dict[str, float] = defaultdict(float, dropped_void=dropped)
+        if not samples:
+            return dict(stats)
+        batches = micro_batches(samples, config.gradient_accumulation_steps,
+                                pad_id=self.tokenizer.pad_token_id or 0,
+                                device=next(self.model.parameters()).device)
+        for batch in batches:
+            self._fixed_logprobs(batch)
+        tokens = sum(float(b["mask"].sum()) for b in batches)
+        sequences = sum(float((b["mask"].sum(-1) > 0).sum()) for b in batches)
+        epochs = config.epochs_per_batch
+        for _ in range(epochs):
+            self.optimizer.zero_grad(set_to_none=True)
+            for i, batch in enumerate(batches):
+                sync = self.world == 1 or i == len(batches) - 1
+                with nullcontext() if sync else self.train_model.no_sync():
+                    new, entropy = token_logprobs(
+                        self.train_model, batch["ids"], batch["attn"],
+                        temperature=config.temperature or 1.0, with_entropy=True,
+                        entropy_grad=config.entropy_coef > 0)
+                    terms = grpo_loss(
+                        new, batch.get("old", new.detach()), batch["adv"], batch["mask"],
+                        clip_low=config.clip_low, clip_high=config.clip_high,
+                        ref_logp=batch.get("ref"), kl_coef=config.kl_coef, entropy=entropy,
+                        entropy_coef=config.entropy_coef, llds_coef=config.llds_coef,
+                        num_tokens=tokens, num_sequences=sequences)
+                    terms.loss.backward()
+                for key in STAT_KEYS:
+                    stats[key] += float(getattr(terms, key).detach()) / epochs
+            norm = torch.nn.utils.clip_grad_norm_(self.params, config.max_grad_norm or 1e12)
+            stats["grad_norm"] += float(norm) / epochs
+            self.optimizer.step()
+        self.generator.sync_weights(self.model)
+        stats.update(trained_sequences=sequences, trained_tokens=tokens)
+        return dict(stats)
+
+    def train_step(self) -> dict[str, Any]:
+        """Collect one batch of episodes and update on it; returns the step's metrics."""
+        start = time.perf_counter()
+        groups = self.collect()
+        rolled = time.perf_counter()
+        stats = self.update(groups)
+        self.step += 1
+        return {"step": self.step, **checkpoint.episode_stats(groups), **stats,
+                "time_rollout": rolled - start, "time_update": time.perf_counter() - rolled,
+                "time": time.perf_counter() - start}
+
+    def evaluate(self) -> dict[str, float]:
+        """Mean reward of the held-out episodes, with a fixed sampling seed (the same
+        random numbers at every evaluation) that leaves the training RNG untouched."""
+        with torch.random.fork_rng():
+            torch.manual_seed(self.config.seed + 10_000)
+            played = self.play("eval", [(index, self.config.seed + i)
+                                        for i, index in enumerate(self.eval_indices)])
+        stats = checkpoint.episode_stats([played])
+        return {"eval_reward": stats["reward_mean"], "eval_outcome": stats["outcome_mean"]}
+
+    def train(self, on_step: Callable[[dict[str, Any]], None] | None = None
+              ) -> list[dict[str, Any]]:
+        """Train until `max_steps` (continuing a resumed run); returns each step's metrics
+        (`on_step` also gets them as they come)."""
+        config, history = self.config, []
+        self._on_step = on_step
+        if config.eval_size and self.step == 0:
+            history.append(self._log({"step": 0, **self.evaluate()}))
+        while self.step < config.max_steps:
+            metrics = self.train_step()
+            last = self.step == config.max_steps
+            if config.eval_size and (last or (config.eval_every
+                                              and self.step % config.eval_every == 0)):
+                metrics.update(self.evaluate())
+            history.append(self._log(metrics))
+            if last or (config.save_every and self.step % config.save_every == 0):
+                self.save()
+        return history
+
+    def _log(self, metrics: dict[str, Any]) -> dict[str, Any]:
+        if self.logger is not None:
+            self.logger.log(metrics)
+        if self._on_step is not None:
+            self._on_step(metrics)
+        return metrics
+
+    def save(self) -> Path | None:
+        """Checkpoint the current step (rank 0; the others wait for it)."""
+        path = None
+        if self.rank == 0:
+            state = {"task_rng": self.task_rng.bit_generator.state,
+                     "config": self.config.to_dict()}
+            path = checkpoint.save_checkpoint(
+                self.output_dir, self.step, self.model, self.optimizer, self.tokenizer,
+                state, keep=self.config.keep_checkpoints)
+        if self.world > 1:
+            torch.distributed.barrier()
+        return path
+
+    def _resume(self, resume_from: str) -> None:
+        path = checkpoint.resolve_checkpoint(self.output_dir, resume_from)
+        if path is not None:
+            self.step = checkpoint.restore(path, self.model, self.optimizer, self.task_rng,
+                                           lora=self.config.finetune == "lora",
+                                           global_rng=self.rank == 0)
+
+    def close(self) -> None:
+        """Release the envs, the logger and a vLLM engine."""
+        for env in {id(e): e for pool in self._pools.values() for e in pool}.values():
+            env.close()
+        if self.logger is not None:
+            self.logger.close()
+        if hasattr(self.generator, "close"):
+            self.generator.close()
+
+
+def _init_distributed() -> tuple[int, int]:
+    """(rank, world size); joins the process group when launched with WORLD_SIZE > 1."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return 0, 1
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return dist.get_rank(), dist.get_world_size()
