@@ -116,3 +116,15 @@ def test_bad_input_gives_clear_errors():
 def test_subprocess_backend_warns_that_it_is_weaker():
     with pytest.warns(RuntimeWarning, match="only applies rlimits"):
         sandbox.create("subprocess").close()
+
+
+def test_sandbox_outlives_the_thread_that_created_it():
+    import threading
+
+    boxes = []
+    creator = threading.Thread(target=lambda: boxes.append(make_sandbox("local")))
+    creator.start()
+    creator.join()
+    with boxes[0].session() as s:
+        assert s.run("1 + 1").stdout == "2\n"
+    boxes[0].close()

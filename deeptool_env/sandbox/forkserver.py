@@ -104,7 +104,8 @@ def _report_error(ctrl: socket.socket, message: str) -> None:
 def main() -> None:
     server = socket.socket(fileno=int(sys.argv[1]))
     cfg = json.loads(sys.argv[2])
-    isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL)
+    # No parent-death signal here: it fires when the *thread* that started the server
+    # exits, not the host process. The host's death closes `server`, and recv returns.
     isolation.prctl(isolation.PR_SET_CHILD_SUBREAPER, 1)
     signal.signal(signal.SIGCHLD, worker.reap_children)
     sys.set_int_max_str_digits(0)
