@@ -151,13 +151,13 @@ def export_hf(model: str | os.PathLike | None, out_dir: str | os.PathLike, *,
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if getattr(loaded.config, "quantization_config", None) is not None:
-        loaded = _dequantized_copy(loaded)
+        loaded = dequantized_copy(loaded)
     loaded.save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
 
 
-def _dequantized_copy(model: Any) -> Any:
+def dequantized_copy(model: Any) -> Any:
     """A plain (unquantized) model with `model`'s config and float weights."""
     import copy
 

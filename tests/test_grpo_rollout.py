@@ -6,7 +6,7 @@ from __future__ import annotations
 import gymnasium as gym
 import pytest
 
-from agents.grpo.rollout import rollout_episode
+from agents.grpo.rollout import rollout_episode, tokenize_conversation
 from agents.prompt import observation_message
 
 
@@ -63,3 +63,18 @@ def test_masks_follow_who_wrote_each_token(smollm2_tokenizer):
     turns = {turn for turn, m in zip(trajectory.turn_of_token, trajectory.loss_mask,
                                      strict=True) if m}
     assert turns == {0, 1}
+    # a recorded conversation tokenizes to the very ids and masks of the rollout (SFT)
+    recorded = tokenize_conversation(tokenizer, conversation)
+    assert recorded.ids == trajectory.ids and recorded.loss_mask == trajectory.loss_mask
+    assert recorded.turn_of_token == trajectory.turn_of_token
+
+
+def test_tokenize_conversation_rejects_malformed_turns(smollm2_tokenizer):
+    prompt = [{"role": "system", "content": "s"}, {"role": "user", "content": "q"}]
+    with pytest.raises(ValueError, match="assistant turns"):
+        tokenize_conversation(smollm2_tokenizer, prompt)
+    with pytest.raises(ValueError, match="message 4 should be an assistant"):
+        tokenize_conversation(smollm2_tokenizer, [
+            *prompt, {"role": "assistant", "content": "<code>1</code>"},
+            {"role": "user", "content": "<output>1</output>"},
+            {"role": "user", "content": "again"}])

@@ -11,10 +11,11 @@ import pytest
 import torch
 import yaml
 
-from agents.grpo.checkpoint import latest_checkpoint
-from agents.grpo.cli import build_parser, config_from_args, main
+from agents.checkpoint import latest_checkpoint
+from agents.cli import build_parser, main
 from agents.grpo.config import GRPOConfig
 from agents.grpo.trainer import GRPOTrainer
+from agents.settings import from_args
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 torch.set_num_threads(1)
@@ -163,7 +164,7 @@ def test_cli_overrides_the_yaml_file(tmp_path):
         ["grpo", "--config", str(path), "--model", "/models/b", "--env", "DeepTool-Math-v0",
          "--train-data", "procedural:modpow", "--kl-coef", "0", "--max-invalid-turns",
          "null", "--report-to", "[wandb]"])
-    config = config_from_args(args)
+    config = from_args(GRPOConfig, args)
     assert (config.model, config.group_size, config.kl_coef) == ("/models/b", 4, 0.0)
     assert config.max_invalid_turns is None and config.report_to == ["wandb"]
     assert config.train_data == "procedural:modpow"
@@ -279,7 +280,7 @@ def test_grpo_raises_the_held_out_reward_of_smollm2(tmp_path):
 
 
 def test_metrics_logger_appends_jsonl_and_skips_missing_reporters(tmp_path, monkeypatch):
-    from agents.grpo import checkpoint
+    from agents import checkpoint
 
     monkeypatch.setattr(checkpoint.importlib.util, "find_spec", lambda name: None)
     with pytest.warns(UserWarning, match="tensorboard is not installed"):

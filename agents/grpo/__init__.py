@@ -4,7 +4,7 @@ rollouts, the loss, and the trainer (`GRPOTrainer(GRPOConfig(...)).train()`, or 
 
 from .advantages import GroupAdvantages, group_advantages, token_advantages
 from .config import GRPOConfig
-from .rollout import TemplateDriftError, TokenTrajectory, rollout_episode
+from .rollout import TemplateDriftError, TokenTrajectory, rollout_episode, tokenize_conversation
 
 
 def __getattr__(name: str):
@@ -22,4 +22,4 @@ def __getattr__(name: str):
 
 __all__ = ["GRPOConfig", "GRPOTrainer", "GroupAdvantages", "HFGenerator",
            "TemplateDriftError", "TokenTrajectory", "VLLMGenerator", "group_advantages",
-           "rollout_episode", "token_advantages"]
+           "rollout_episode", "token_advantages", "tokenize_conversation"]

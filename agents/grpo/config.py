@@ -1,16 +1,15 @@
 """`GRPOConfig`: every knob of the GRPO trainer, typed, documented and loadable from YAML.
 
 One flat dataclass so that a YAML file, the CLI (`--group-size 4`) and Python code all
-name a setting the same way. Unknown keys are errors that suggest the closest field,
-because a misspelt `klcoef: 0.1` that is silently ignored wastes a whole training run.
+name a setting the same way (see `agents.settings`).
 """
 
 from __future__ import annotations
 
-import difflib
-import os
-from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from typing import Any
+
+from ..settings import Settings, check, check_choice, coerce_floats
 
 GENERATION_BACKENDS = ("hf", "vllm")
 FINETUNE_MODES = ("full", "lora")
@@ -18,7 +17,7 @@ REPORTERS = ("tensorboard", "wandb")
 
 
 @dataclass
-class GRPOConfig:
+class GRPOConfig(Settings):
     """Settings of one GRPO run (defaults in brackets).
 
     Data and model:
@@ -122,9 +121,7 @@ class GRPOConfig:
     report_to: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            if f.type == "float" and isinstance(getattr(self, f.name), (int, str)):
-                setattr(self, f.name, _to_float(f.name, getattr(self, f.name)))
+        coerce_floats(self)
         positive = ("group_size", "prompts_per_step", "max_turns", "max_tokens_per_turn",
                     "max_tokens_per_episode", "max_steps", "epochs_per_batch",
                     "gradient_accumulation_steps", "lora_r", "keep_checkpoints")
@@ -133,80 +130,17 @@ class GRPOConfig:
                         "clip_high", "kl_coef", "entropy_coef", "process_weight",
                         "lora_dropout", "llds_coef", "temperature")
         for name in positive:
-            _check(name, getattr(self, name), lambda v: v > 0, "a positive integer", int)
+            check(name, getattr(self, name), lambda v: v > 0, "a positive integer", int)
         for name in non_negative:
-            _check(name, getattr(self, name), lambda v: v >= 0, "a number >= 0", float)
+            check(name, getattr(self, name), lambda v: v >= 0, "a number >= 0", float)
         if self.clip_low >= 1:
             raise ValueError(f"clip_low must be below 1, got {self.clip_low}")
         if not 0 < self.top_p <= 1:
             raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
         if self.max_invalid_turns is not None:
-            _check("max_invalid_turns", self.max_invalid_turns, lambda v: v > 0,
+            check("max_invalid_turns", self.max_invalid_turns, lambda v: v > 0,
                    "a positive integer or null", int)
-        _choice("generation", self.generation, GENERATION_BACKENDS)
-        _choice("finetune", self.finetune, FINETUNE_MODES)
+        check_choice("generation", self.generation, GENERATION_BACKENDS)
+        check_choice("finetune", self.finetune, FINETUNE_MODES)
         for reporter in self.report_to:
-            _choice("report_to", reporter, REPORTERS)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> GRPOConfig:
-        """Build from plain data, naming unknown keys (with the closest valid one)."""
-        _reject_unknown(data)
-        return cls(**data)
-
-    @classmethod
-    def from_yaml(cls, path: str | os.PathLike,
-                  overrides: dict[str, Any] | None = None) -> GRPOConfig:
-        """Load a YAML mapping of fields; `overrides` (e.g. from the CLI) win over it."""
-        import yaml
-
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle) or {}
-        if not isinstance(data, dict):
-            raise ValueError(f"{path}: a GRPO config must be a YAML mapping of fields")
-        return cls.from_dict({**data, **(overrides or {})})
-
-    def with_overrides(self, **overrides: Any) -> GRPOConfig:
-        """A copy with some fields changed (validated again)."""
-        _reject_unknown(overrides)
-        return replace(self, **overrides)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def defaults(cls) -> dict[str, Any]:
-        """Every field's default value, for documentation and `--help`."""
-        return {f.name: f.default if f.default is not MISSING else f.default_factory()
-                for f in fields(cls)}
-
-
-def _reject_unknown(data: dict[str, Any]) -> None:
-    known = [f.name for f in fields(GRPOConfig)]
-    unknown = [key for key in data if key not in known]
-    if unknown:
-        hints = []
-        for key in unknown:
-            close = difflib.get_close_matches(str(key), known, n=1)
-            hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-        raise ValueError(f"unknown GRPOConfig key(s): {', '.join(hints)}")
-
-
-def _to_float(name: str, value: Any) -> float:
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    try:
-        return float(value)
-    except ValueError:
-        raise TypeError(f"{name} must be a number, got {value!r}") from None
-
-
-def _check(name: str, value: Any, ok: Any, what: str, kind: type) -> None:
-    valid_type = isinstance(value, kind) or (kind is float and isinstance(value, int))
-    if isinstance(value, bool) or not valid_type or not ok(value):
-        raise ValueError(f"{name} must be {what}, got {value!r}")
-
-
-def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+            check_choice("report_to", reporter, REPORTERS)

@@ -282,11 +282,7 @@ class EpisodeBatcher:
 def make_env(config: Any, tokenizer: Any, tasks: str | None,
              lock: threading.Lock) -> gym.Env:
     """An env of a `GRPOConfig` (turn and token budgets counted in model tokens, the
-    invalid-turn cap) that records parse errors and steps under `lock`.
-
-    It is reset once here, in the calling thread: the first reset starts the process's
-    shared sandbox, whose fork-server dies with the *thread* that started it (a parent-
-    death signal), so it must not start in a short-lived episode thread."""
+    invalid-turn cap) that records parse errors and steps under `lock`."""
     options: dict[str, Any] = {
         "max_turns": config.max_turns, "max_episode_tokens": config.max_tokens_per_episode,
         "token_counter": lambda s: len(tokenizer(s, add_special_tokens=False)["input_ids"]),
@@ -295,6 +291,4 @@ def make_env(config: Any, tokenizer: Any, tasks: str | None,
         options["tasks"] = tasks
     if config.max_invalid_turns is not None:
         options["max_invalid_turns"] = config.max_invalid_turns
-    env = gym.make(config.env, **options)
-    env.reset(options={"index": 0})
-    return LockedEnv(RecordParseErrors(env), lock)
+    return LockedEnv(RecordParseErrors(gym.make(config.env, **options)), lock)

@@ -50,6 +50,25 @@ def _encode(tokenizer: Any, text: str) -> list[int]:
     return list(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
+def _continue(trajectory: TokenTrajectory, tokenizer: Any, rendered: str, action: str,
+              action_ids: list[int], messages: list[dict[str, str]], turn: int) -> str:
+    """Append the template's text between turn `turn`'s action and the next generation
+    (end of turn, the observation message, the next generation prompt) as masked ids;
+    returns the conversation rendered so far."""
+    full = _render(tokenizer, messages)
+    if not full.startswith(rendered + action):
+        raise TemplateDriftError(
+            "the chat template renders earlier turns differently once a new turn is "
+            "added; token-in/token-out needs a prefix-stable template")
+    delta = full[len(rendered) + len(action):]
+    eos = {tokenizer.eos_token_id} - {None}
+    if action_ids and action_ids[-1] in eos:
+        eos_text = tokenizer.decode([action_ids[-1]])
+        delta = delta[len(eos_text):] if delta.startswith(eos_text) else delta
+    trajectory.extend(_encode(tokenizer, delta), generated=False, turn=turn)
+    return full
+
+
 def rollout_episode(env: gym.Env, tokenizer: Any, generate_ids: GenerateIds, *,
                     seed: int | None = None, options: dict[str, Any] | None = None
                     ) -> TokenTrajectory:
@@ -59,7 +78,6 @@ def rollout_episode(env: gym.Env, tokenizer: Any, generate_ids: GenerateIds, *,
     rendered = _render(tokenizer, messages)
     trajectory = TokenTrajectory()
     trajectory.extend(_encode(tokenizer, rendered), generated=False, turn=0)
-    eos = {tokenizer.eos_token_id} - {None}
     turn, done = 0, False
     while not done:
         new_ids = list(generate_ids(list(trajectory.ids)))
@@ -72,20 +90,37 @@ def rollout_episode(env: gym.Env, tokenizer: Any, generate_ids: GenerateIds, *,
             break
         messages += [{"role": "assistant", "content": action},
                      observation_message(observation)]
-        full = _render(tokenizer, messages)
-        if not full.startswith(rendered + action):
-            raise TemplateDriftError(
-                "the chat template renders earlier turns differently once a new turn is "
-                "added; token-in/token-out needs a prefix-stable template")
-        delta = full[len(rendered) + len(action):]
-        if new_ids and new_ids[-1] in eos:
-            eos_text = tokenizer.decode([new_ids[-1]])
-            delta = delta[len(eos_text):] if delta.startswith(eos_text) else delta
-        trajectory.extend(_encode(tokenizer, delta), generated=False, turn=turn)
-        rendered = full
+        rendered = _continue(trajectory, tokenizer, rendered, action, new_ids, messages, turn)
         turn += 1
     terms = info.get("turn_reward_terms") or []
     trajectory.outcome = float(terms[-1]["outcome"]) if terms else 0.0
     trajectory.turn_process = [float(t["process"]) for t in terms]
     trajectory.info = info
+    return trajectory
+
+
+def tokenize_conversation(tokenizer: Any, messages: list[dict[str, str]]) -> TokenTrajectory:
+    """A recorded episode as the ids `rollout_episode` would have produced for it.
+
+    `messages` are the prompt messages, then assistant turns each followed by its
+    observation message (the last assistant turn may have none). Assistant turns get
+    `loss_mask` 1 and everything else 0, so SFT on synthesised trajectories and GRPO on
+    sampled ones see the same sequences with the same masking."""
+    first = next((i for i, m in enumerate(messages) if m["role"] == "assistant"), None)
+    if first is None or first == 0:
+        raise ValueError("a conversation needs prompt messages, then assistant turns")
+    rendered = _render(tokenizer, messages[:first])
+    trajectory = TokenTrajectory()
+    trajectory.extend(_encode(tokenizer, rendered), generated=False, turn=0)
+    for turn, start in enumerate(range(first, len(messages), 2)):
+        action = messages[start]
+        if action["role"] != "assistant":
+            raise ValueError(f"message {start} should be an assistant turn, "
+                             f"got role {action['role']!r}")
+        ids = _encode(tokenizer, action["content"])
+        trajectory.extend(ids, generated=True, turn=turn)
+        trajectory.actions.append(action["content"])
+        if start + 1 < len(messages):
+            rendered = _continue(trajectory, tokenizer, rendered, action["content"], ids,
+                                 messages[:start + 2], turn)
     return trajectory

@@ -30,7 +30,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from . import checkpoint
+from .. import checkpoint
+from ..trainable import load_trainable
 from .config import GRPOConfig
 from .generation import EpisodeBatcher, HFGenerator, VLLMGenerator, make_env
 from .loss import grpo_loss, micro_batches, token_logprobs, training_samples
@@ -87,26 +88,10 @@ class GRPOTrainer:
                                                    config.to_dict())
 
     def _load_policy(self, model: Any, tokenizer: Any) -> tuple[Any, Any]:
-        from ..models import _dequantized_copy, ensure_chat_template, load_model
-
-        config = self.config
-        device = config.device
+        device = self.config.device
         if self.world > 1 and device.startswith("cuda"):
             device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}"
-        if model is None:
-            model, tokenizer = load_model(config.model, device=device, dtype=config.dtype)
-        elif tokenizer is None:
-            raise ValueError("pass the tokenizer together with a loaded model")
-        if getattr(model.config, "quantization_config", None) is not None:
-            model = _dequantized_copy(model).to(model.device)
-        if config.finetune == "lora":
-            from peft import LoraConfig, get_peft_model
-
-            model = get_peft_model(model, LoraConfig(
-                r=config.lora_r, lora_alpha=config.lora_alpha,
-                lora_dropout=config.lora_dropout, task_type="CAUSAL_LM",
-                target_modules=config.lora_target_modules))
-        return model.eval(), ensure_chat_template(tokenizer)
+        return load_trainable(self.config, model=model, tokenizer=tokenizer, device=device)
 
     def _envs(self, pool: str, count: int) -> list[gym.Env]:
         """At least `count` envs of the training or evaluation tasks (kept for reuse)."""

@@ -1,4 +1,4 @@
-"""What a GRPO run writes to its output directory: checkpoints and per-step metrics.
+"""What a training run (GRPO or SFT) writes to its output directory: checkpoints and metrics.
 
 Checkpoints (`<output_dir>/checkpoints/step-00000012/`) hold the model (the LoRA adapter
 only, when training LoRA) in Hugging Face format, the optimiser state, the step, the
@@ -73,7 +73,7 @@ def resolve_checkpoint(output_dir: str | os.PathLike, resume_from: str) -> Path 
         return latest_checkpoint(output_dir)
     path = Path(resume_from)
     if not (path / STATE).is_file():
-        raise FileNotFoundError(f"{path} is not a GRPO checkpoint (no {STATE})")
+        raise FileNotFoundError(f"{path} is not a training checkpoint (no {STATE})")
     return path
 
 

@@ -1,0 +1,49 @@
+"""The policy a trainer updates: a loaded causal LM, de-quantized if it came from a GGUF
+file, optionally wrapped in a LoRA adapter (peft), with a chat template.
+
+Shared by `deeptool-train sft` and `deeptool-train grpo`, so a cold-start SFT checkpoint
+and the GRPO run that continues from it load the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class PolicySettings(Protocol):
+    """The fields of a trainer's config that say how to load the policy."""
+
+    model: str | None
+    device: str
+    dtype: str | None
+    finetune: str
+    lora_r: int
+    lora_alpha: int
+    lora_dropout: float
+    lora_target_modules: str | list[str]
+
+
+def load_trainable(settings: PolicySettings, *, model: Any = None, tokenizer: Any = None,
+                   device: str | None = None) -> tuple[Any, Any]:
+    """(policy in eval mode, tokenizer with a chat template) of `settings`.
+
+    `model`/`tokenizer` are an already loaded pair (trained in place); otherwise
+    `settings.model` is loaded with `agents.models.load_model` (None: the embedded
+    SmolLM2). `device` overrides `settings.device` (a distributed rank's own GPU)."""
+    from .models import dequantized_copy, ensure_chat_template, load_model
+
+    if model is None:
+        model, tokenizer = load_model(settings.model, device=device or settings.device,
+                                      dtype=settings.dtype)
+    elif tokenizer is None:
+        raise ValueError("pass the tokenizer together with a loaded model")
+    if getattr(model.config, "quantization_config", None) is not None:
+        model = dequantized_copy(model).to(model.device)
+    if settings.finetune == "lora":
+        from peft import LoraConfig, get_peft_model
+
+        model = get_peft_model(model, LoraConfig(
+            r=settings.lora_r, lora_alpha=settings.lora_alpha,
+            lora_dropout=settings.lora_dropout, task_type="CAUSAL_LM",
+            target_modules=settings.lora_target_modules))
+    return model.eval(), ensure_chat_template(tokenizer)
