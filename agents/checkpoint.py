@@ -165,7 +165,7 @@ class MetricsLogger:
     when they are requested and importable (a warning otherwise, never an error)."""
 
     def __init__(self, output_dir: str | os.PathLike, report_to: list[str],
-                 config: dict[str, Any]) -> None:
+                 config: dict[str, Any], *, project: str = "deeptool-grpo") -> None:
         self.path = Path(output_dir) / "metrics.jsonl"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._tensorboard = self._wandb = None
@@ -183,7 +183,7 @@ class MetricsLogger:
             else:
                 import wandb
 
-                self._wandb = wandb.init(project="deeptool-grpo", config=config)
+                self._wandb = wandb.init(project=project, config=config)
 
     def log(self, metrics: dict[str, Any]) -> None:
         with self.path.open("a", encoding="utf-8") as handle:

@@ -16,8 +16,9 @@ import argparse
 from collections.abc import Sequence
 
 from .grpo import cli as grpo_cli
+from .sft import cli as sft_cli
 
-COMMANDS = (grpo_cli,)
+COMMANDS = (sft_cli, grpo_cli)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,60 @@
+"""`deeptool-train sft`: the supervised cold start from the command line.
+
+    deeptool-train sft --train-file data/sft.jsonl --output-dir runs/sft \
+        [--config sft.yaml] [--epochs 3 --learning-rate 1e-5 --finetune lora ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from ..settings import add_options, from_args
+from .config import SFTConfig
+
+
+def register(commands: Any) -> None:
+    """Add the `sft` command to `deeptool-train`."""
+    parser = commands.add_parser(
+        "sft", help="supervised cold start on trajectory JSONL (observations masked)",
+        description="Supervised fine-tuning on interleaved think/code/output trajectories "
+                    "(one {\"messages\": [...]} per line, as written by `deeptool-train "
+                    "synth`); only assistant tokens are trained on. The result, "
+                    "OUTPUT_DIR/final, is a Hugging Face model for `deeptool-train grpo "
+                    "--model`. Options override --config, which overrides the defaults.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_options(parser, SFTConfig)
+    parser.set_defaults(run=run)
+
+
+def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    try:
+        config = from_args(SFTConfig, args)
+    except (ValueError, TypeError, OSError) as exc:
+        parser.error(str(exc))
+    from .trainer import SFTTrainer
+
+    try:
+        trainer = SFTTrainer(config)
+    except (ValueError, FileNotFoundError) as exc:  # TrajectoryFileError is a ValueError
+        parser.error(str(exc))
+
+    def show(metrics: dict[str, Any]) -> None:
+        print(json.dumps({k: round(v, 6) if isinstance(v, float) else v
+                          for k, v in metrics.items()}), flush=True)
+
+    try:
+        if trainer.rank == 0:
+            dropped = trainer.train_data.too_long
+            print(f"{len(trainer.train_data)} training trajectories"
+                  + (f" ({dropped} longer than max_length dropped)" if dropped else "")
+                  + f", {trainer.total_steps} steps", file=sys.stderr)
+        trainer.train(on_step=show)
+    finally:
+        trainer.close()
+    if trainer.rank == 0:
+        print(f"done: model in {trainer.output_dir / 'final'}; metrics in "
+              f"{trainer.output_dir / 'metrics.jsonl'}", file=sys.stderr)
+    return 0

@@ -1,0 +1,150 @@
+"""SFT cold start: trajectory files, masking, learning, resume, LoRA merge and the CLI,
+on the random tiny Qwen2 and trajectories played for real through the env."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import gymnasium as gym
+import pytest
+import torch
+
+from agents.sft import SFTConfig, TrajectoryFileError, read_trajectories
+from tests.scripted_agents import good_solver
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+torch.set_num_threads(1)
+pytest.importorskip("transformers")
+
+
+@pytest.fixture(scope="module")
+def tiny() -> str:
+    from tests.tiny_model import shared_tiny_model
+
+    return str(shared_tiny_model())
+
+
+def played_trajectories(count: int, seed: int = 0) -> list[dict]:
+    """Episodes of the scripted nth-prime solver, recorded as the env's messages."""
+    env = gym.make("DeepTool-Math-v0", tasks="procedural:nth_prime", max_turns=4)
+    records = []
+    try:
+        for episode in range(count):
+            observation, start = env.reset(seed=seed + episode)
+            memory: dict = {}
+            done, turn = False, 0
+            while not done:
+                observation, _, terminated, truncated, info = env.step(
+                    good_solver(observation, turn, memory))
+                turn += 1
+                done = terminated or truncated
+            assert info["verdict"]["correct"]
+            records.append({"id": start["task_id"], "messages": env.unwrapped.messages})
+    finally:
+        env.close()
+    return records
+
+
+@pytest.fixture(scope="module")
+def trajectory_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("sft") / "train.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in played_trajectories(12)))
+    return path
+
+
+def sft_config(tiny, trajectory_file, out, **overrides) -> SFTConfig:
+    fields = {"model": tiny, "train_file": str(trajectory_file), "output_dir": str(out),
+              "batch_size": 4, "epochs": 1, "learning_rate": 3e-3, "warmup_ratio": 0.0,
+              "eval_fraction": 0.25, "seed": 1}
+    return SFTConfig(**{**fields, **overrides})
+
+
+def test_trajectory_files_are_validated_with_the_line(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    good = {"messages": [{"role": "user", "content": "q"},
+                         {"role": "assistant", "content": "<answer>1</answer>"}]}
+    cases = {"{not json": "not JSON", json.dumps({"turns": []}): "`messages` list",
+             json.dumps({"messages": [{"role": "robot", "content": "x"}]}): "message 0",
+             json.dumps({"messages": [{"role": "user", "content": "q"}]}): "no assistant"}
+    for line, message in cases.items():
+        path.write_text(json.dumps(good) + "\n\n" + line + "\n")
+        with pytest.raises(TrajectoryFileError, match=f"bad.jsonl:3: .*{message}"):
+            read_trajectories(path)
+    with pytest.raises(FileNotFoundError, match="deeptool-train synth"):
+        read_trajectories(tmp_path / "missing.jsonl")
+    with pytest.raises(ValueError, match="train_file is required"):
+        SFTConfig()
+    with pytest.raises(ValueError, match="did you mean 'learning_rate'"):
+        SFTConfig.from_dict({"train_file": "x", "learning_rat": 1})
+
+
+def test_only_assistant_tokens_are_trained_on(tiny, trajectory_file, tmp_path):
+    from agents.sft import SFTTrainer
+
+    trainer = SFTTrainer(sft_config(tiny, trajectory_file, tmp_path))
+    example = trainer.train_data.examples[0]
+    tokenizer = trainer.tokenizer
+    trained = tokenizer.decode([t for t, m in zip(example.ids, example.loss_mask,
+                                                  strict=True) if m])
+    masked = tokenizer.decode([t for t, m in zip(example.ids, example.loss_mask,
+                                                 strict=True) if not m])
+    assert "sympy.prime(" in trained and "\\boxed{" in trained
+    assert "<output>" in masked and "<output>" not in trained and "Problem" in masked
+    assert len(trainer.train_data) == 9 and len(trainer.eval_data) == 3
+    trainer.close()
+
+
+def test_sft_learns_the_trajectories_and_resumes_exactly(tiny, trajectory_file, tmp_path):
+    from agents.sft import SFTTrainer
+
+    straight = SFTTrainer(sft_config(tiny, trajectory_file, tmp_path / "a", epochs=4,
+                                     save_every=5, keep_checkpoints=3))
+    history = straight.train()
+    straight.close()
+    first, last = history[0], history[-1]
+    assert len(history) == 1 + 4 * 3 and last["step"] == 12
+    assert last["eval_loss"] < 0.7 * first["eval_loss"]  # held-out NLL falls
+    assert all(h["tokens"] > 0 and h["sequences"] in (1, 4) for h in history[1:])
+    lines = (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in lines] == list(range(13))
+
+    midway = tmp_path / "a" / "checkpoints" / "step-00000005"
+    resumed = SFTTrainer(sft_config(tiny, trajectory_file, tmp_path / "b", epochs=4,
+                                    resume_from=str(midway)))
+    assert resumed.step == 5
+    resumed.train()
+    for name, value in straight.model.state_dict().items():
+        assert torch.allclose(value, resumed.model.state_dict()[name], atol=1e-6), name
+    resumed.close()
+
+
+def test_lora_sft_writes_a_merged_model_the_agents_load(tiny, trajectory_file, tmp_path):
+    from agents.models import load_model
+    from agents.sft import SFTTrainer
+
+    trainer = SFTTrainer(sft_config(tiny, trajectory_file, tmp_path, finetune="lora",
+                                    lora_r=4, learning_rate=1e-2, max_steps=2))
+    base = {k: v.clone() for k, v in trainer.model.get_base_model().state_dict().items()
+            if "lora" not in k}
+    trainer.train()
+    trainer.close()
+    merged, _ = load_model(tmp_path / "final")
+    changed = [k for k, v in merged.state_dict().items()
+               if k.replace(".weight", ".base_layer.weight") in base
+               and not torch.equal(v, base[k.replace(".weight", ".base_layer.weight")])]
+    assert changed  # the adapter was merged into the saved weights
+    assert not any("lora" in k for k in merged.state_dict())
+
+
+def test_cli_trains_and_reports(tiny, trajectory_file, tmp_path, capsys):
+    from agents.cli import main
+
+    assert main(["sft", "--model", tiny, "--train-file", str(trajectory_file),
+                 "--output-dir", str(tmp_path), "--max-steps", "2", "--batch-size", "4",
+                 "--max-length", "494"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out.splitlines()[-1])["step"] == 2
+    assert "longer than max_length dropped" in err and (tmp_path / "final").is_dir()
+    with pytest.raises(SystemExit):
+        main(["sft", "--train-file", str(tmp_path / "none.jsonl"), "--model", tiny])
