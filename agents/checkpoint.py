@@ -103,6 +103,29 @@ def save_checkpoint(output_dir: str | os.PathLike, step: int, model: Any, optimi
     return target
 
 
+def save_final_model(output_dir: str | os.PathLike, model: Any, tokenizer: Any, *,
+                     lora: bool) -> Path:
+    """The trained model in Hugging Face format at `output_dir/final`, for the next stage
+    (`deeptool-train grpo --model`, `deeptool-bench run --model`): a LoRA adapter is
+    merged into a copy of the base weights. Written to a staging directory and renamed,
+    so `final/` is never half-written."""
+    target = Path(output_dir) / "final"
+    if lora:
+        import copy
+
+        model = copy.deepcopy(model).merge_and_unload()
+    staging = Path(tempfile.mkdtemp(prefix=".final-", dir=Path(output_dir)))
+    try:
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
 def load_checkpoint(path: Path) -> dict[str, Any]:
     """The state of a checkpoint: `step`, the trainer's state, `optimizer` and `rng`."""
     state = json.loads((path / STATE).read_text())

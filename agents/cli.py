@@ -17,8 +17,9 @@ from collections.abc import Sequence
 
 from .grpo import cli as grpo_cli
 from .sft import cli as sft_cli
+from .synthesis import cli as synthesis_cli
 
-COMMANDS = (sft_cli, grpo_cli)
+COMMANDS = (synthesis_cli, sft_cli, grpo_cli)
 
 
 def build_parser() -> argparse.ArgumentParser:

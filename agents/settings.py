@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
+import re
 from dataclasses import MISSING, asdict, fields, replace
 from typing import Any, TypeVar
 
@@ -104,17 +105,40 @@ def _parse_value(field_type: str, text: str) -> Any:
     return yaml.safe_load(text)
 
 
+def field_docs(cls: type) -> dict[str, str]:
+    """Each field's description from the class docstring, whose entries read
+    `name [default]: what it does` (several names may share one entry)."""
+    docs: dict[str, str] = {}
+    entries: list[str] = []
+    for line in (cls.__doc__ or "").splitlines():
+        indent = len(line) - len(line.lstrip())
+        if indent == 8 and re.match(r"\w+ \[", line.lstrip()):
+            entries.append(line.strip())
+        elif indent > 8 and entries:
+            entries[-1] += " " + line.strip()
+        elif line.strip():
+            entries.append("")
+    for entry in entries:
+        match = re.match(r"(.*?\])\s*:\s*(.*)$", entry)
+        if match:
+            for name in re.findall(r"(\w+) \[", match.group(1)):
+                docs[name] = match.group(2)
+    return docs
+
+
 def add_options(parser: argparse.ArgumentParser, cls: type[Settings],
                 skip: tuple[str, ...] = ()) -> None:
-    """`--config FILE` plus one `--field-name VALUE` option per field of `cls`."""
+    """`--config FILE` plus one `--field-name VALUE` option per field of `cls`, its help
+    taken from the class docstring."""
     parser.add_argument("--config", help=f"YAML file of {cls.__name__} fields")
-    defaults = cls.defaults()
+    defaults, docs = cls.defaults(), field_docs(cls)
     for f in fields(cls):  # type: ignore[arg-type]
         if f.name in skip:
             continue
+        what = docs.get(f.name, "").replace("%", "%%")
         parser.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name,
                             default=argparse.SUPPRESS, metavar=f.name.upper(),
-                            help=f"({f.type}) default: {defaults[f.name]!r}")
+                            help=f"{what} ({f.type}; default: {defaults[f.name]!r})")
 
 
 def from_args(cls: type[S], args: argparse.Namespace) -> S:
@@ -125,3 +149,24 @@ def from_args(cls: type[S], args: argparse.Namespace) -> S:
     if getattr(args, "config", None):
         return cls.from_yaml(args.config, overrides)
     return cls.from_dict(overrides)
+
+
+def add_command(commands: Any, name: str, cls: type[Settings], run: Any, *, help: str,
+                description: str) -> argparse.ArgumentParser:
+    """A `deeptool-train` subcommand whose options are the fields of `cls`; `run(parser,
+    args)` is called with the parsed arguments."""
+    parser = commands.add_parser(name, help=help, description=description,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_options(parser, cls)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def settings_or_exit(parser: argparse.ArgumentParser, cls: type[S],
+                     args: argparse.Namespace) -> S:
+    """`from_args`, with invalid settings reported as a usage error (exit status 2)."""
+    try:
+        return from_args(cls, args)
+    except (ValueError, TypeError, OSError) as exc:
+        parser.error(str(exc))
+        raise  # parser.error exits

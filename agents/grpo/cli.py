@@ -11,26 +11,20 @@ import json
 import sys
 from typing import Any
 
-from ..settings import add_options, from_args
+from ..settings import add_command, settings_or_exit
 from .config import GRPOConfig
 
 
 def register(commands: Any) -> None:
     """Add the `grpo` command to `deeptool-train`."""
-    parser = commands.add_parser(
-        "grpo", help="process-supervised GRPO on multi-turn episodes",
-        description="Process-supervised GRPO. Options override --config, which overrides "
-                    "the defaults shown.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    add_options(parser, GRPOConfig)
-    parser.set_defaults(run=run)
+    add_command(commands, "grpo", GRPOConfig, run,
+                help="process-supervised GRPO on multi-turn episodes",
+                description="Process-supervised GRPO on whole multi-turn episodes of the "
+                            "env. Options override --config, which overrides the defaults.")
 
 
 def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    try:
-        config = from_args(GRPOConfig, args)
-    except (ValueError, TypeError, OSError) as exc:
-        parser.error(str(exc))
+    config = settings_or_exit(parser, GRPOConfig, args)
     from .trainer import GRPOTrainer
 
     trainer = GRPOTrainer(config)

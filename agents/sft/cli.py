@@ -11,29 +11,24 @@ import json
 import sys
 from typing import Any
 
-from ..settings import add_options, from_args
+from ..settings import add_command, settings_or_exit
 from .config import SFTConfig
 
 
 def register(commands: Any) -> None:
     """Add the `sft` command to `deeptool-train`."""
-    parser = commands.add_parser(
-        "sft", help="supervised cold start on trajectory JSONL (observations masked)",
+    add_command(
+        commands, "sft", SFTConfig, run,
+        help="supervised cold start on trajectory JSONL (observations masked)",
         description="Supervised fine-tuning on interleaved think/code/output trajectories "
                     "(one {\"messages\": [...]} per line, as written by `deeptool-train "
                     "synth`); only assistant tokens are trained on. The result, "
                     "OUTPUT_DIR/final, is a Hugging Face model for `deeptool-train grpo "
-                    "--model`. Options override --config, which overrides the defaults.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    add_options(parser, SFTConfig)
-    parser.set_defaults(run=run)
+                    "--model`. Options override --config, which overrides the defaults.")
 
 
 def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    try:
-        config = from_args(SFTConfig, args)
-    except (ValueError, TypeError, OSError) as exc:
-        parser.error(str(exc))
+    config = settings_or_exit(parser, SFTConfig, args)
     from .trainer import SFTTrainer
 
     try:

@@ -37,9 +37,11 @@ class SFTConfig(Settings):
         learning_rate [1e-5]: peak AdamW learning rate (LoRA usually wants 1e-4).
         warmup_ratio [0.03]: share of the steps with a linear warm-up; then cosine decay
             to `min_lr_ratio` x the peak.
-        min_lr_ratio [0.1], weight_decay [0.0], max_grad_norm [1.0].
-        finetune ["full"]: `"full"` or `"lora"` (peft); lora_r [16], lora_alpha [32],
-            lora_dropout [0.0], lora_target_modules ["all-linear"].
+        min_lr_ratio [0.1]: the learning rate's floor, a share of the peak.
+        weight_decay [0.0], max_grad_norm [1.0]: AdamW decay; gradient clipping.
+        finetune ["full"]: `"full"` or `"lora"` (peft).
+        lora_r [16], lora_alpha [32], lora_dropout [0.0],
+            lora_target_modules ["all-linear"]: the LoRA adapter.
         seed [0]: seeds the data order and initialisation.
     Bookkeeping:
         eval_every [0]: evaluate every this many steps (0: at the start and the end).

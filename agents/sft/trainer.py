@@ -14,8 +14,6 @@ trains on its share of every batch through DistributedDataParallel; rank 0 logs 
 from __future__ import annotations
 
 import math
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -200,24 +198,11 @@ class SFTTrainer:
         return path
 
     def save_final(self) -> Path:
-        """The trained model in Hugging Face format at `output_dir/final` (a LoRA adapter
-        merged into a copy of the base weights), written atomically."""
+        """The trained model at `output_dir/final` (see `checkpoint.save_final_model`)."""
         target = self.output_dir / "final"
         if self.rank == 0:
-            model = self.model
-            if self.config.finetune == "lora":
-                import copy
-
-                model = copy.deepcopy(self.model).merge_and_unload()
-            staging = Path(tempfile.mkdtemp(prefix=".final-", dir=self.output_dir))
-            try:
-                model.save_pretrained(staging)
-                self.tokenizer.save_pretrained(staging)
-                if target.exists():
-                    shutil.rmtree(target)
-                staging.rename(target)
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
+            checkpoint.save_final_model(self.output_dir, self.model, self.tokenizer,
+                                        lora=self.config.finetune == "lora")
         if self.world > 1:
             torch.distributed.barrier()
         return target

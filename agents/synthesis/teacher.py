@@ -1,0 +1,91 @@
+"""The teacher LLM: building it from the config, calling it, describing it without secrets.
+
+Any `agents.ChatAgent` works (its `generate_batch` is called directly). A teacher reply
+is a whole multi-turn transcript, so the agent's stop sequences (which end a *policy*
+turn at `</code>`) are switched off for the duration of each call.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from ..base import ChatAgent, Generation
+from .config import SynthesisConfig
+
+
+def build_teacher(config: SynthesisConfig) -> ChatAgent:
+    """The teacher the config names: an OpenAI-compatible client or a local HF model."""
+    sampling = {"temperature": config.temperature, "top_p": config.top_p,
+                "max_new_tokens": config.max_new_tokens, "seed": config.seed, "stop": ()}
+    if config.llm == "hf":
+        from ..hf_agent import HFAgent
+
+        return HFAgent(config.model, device=config.device, batch_size=config.batch_size,
+                       **sampling)
+    from ..openai_agent import OpenAIChatAgent
+
+    api_key = os.environ[config.api_key_env] if config.api_key_env else None
+    return OpenAIChatAgent.from_env(model=config.model, base_url=config.base_url,
+                                    api_key=api_key, concurrency=config.batch_size,
+                                    **sampling)
+
+
+def public_url(url: str | None) -> str | None:
+    """`url` without credentials, query or fragment (safe to store)."""
+    if not url:
+        return url
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def describe_teacher(llm: ChatAgent, config: SynthesisConfig) -> dict[str, Any]:
+    """Who wrote the data: adapter, model, endpoint (no key) and sampling settings."""
+    model = getattr(llm, "model", None)
+    if not isinstance(model, str):
+        model = getattr(getattr(model, "config", None), "_name_or_path", None) or config.model
+    return {"adapter": getattr(llm, "name", type(llm).__name__),
+            "class": type(llm).__name__, "model": model,
+            "endpoint": public_url(getattr(llm, "base_url", None)),
+            "sampling": {"temperature": llm.temperature, "top_p": llm.top_p,
+                         "max_new_tokens": llm.max_new_tokens, "seed": llm.seed}}
+
+
+@contextmanager
+def no_stop(llm: ChatAgent) -> Iterator[None]:
+    saved = llm.stop
+    llm.stop = ()
+    try:
+        yield
+    finally:
+        llm.stop = saved
+
+
+def generate(llm: ChatAgent, conversations: list[list[dict[str, str]]]
+             ) -> list[Generation | Exception]:
+    """One reply per conversation, in one batch. A request the server refuses for good
+    (an error that is not retryable, e.g. HTTP 400 for a too long prompt) becomes that
+    conversation's result instead of failing the batch; anything else is raised."""
+    if not conversations:
+        return []
+    with no_stop(llm):
+        try:
+            return list(llm.generate_batch(conversations))
+        except Exception as exc:  # noqa: BLE001 - sorted out below
+            if getattr(exc, "retryable", True):
+                raise
+        results: list[Generation | Exception] = []
+        for conversation in conversations:
+            try:
+                results.append(llm.generate_batch([conversation])[0])
+            except Exception as exc:  # noqa: BLE001
+                if getattr(exc, "retryable", True):
+                    raise
+                results.append(exc)
+        return results
