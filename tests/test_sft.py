@@ -190,3 +190,27 @@ def test_cold_start_teaches_smollm2_the_protocol(tmp_path):
     trainer.close()
     print(f"held-out nth-prime accuracy: {before:.2f} before SFT, {after:.2f} after")
     assert before <= 0.25 and after >= 0.75
+
+
+def test_two_rank_ddp_matches_one_process(tiny, trajectory_file, tmp_path):
+    """`torchrun --nproc-per-node 2` (gloo on CPU) trains each rank on half of every batch
+    and ends with the weights of a single process on the whole batch."""
+    import subprocess
+    import sys
+
+    from safetensors.torch import load_file
+
+    args = ["-m", "agents.cli", "sft", "--model", tiny, "--train-file",
+            str(trajectory_file), "--batch-size", "8", "--epochs", "2",
+            "--learning-rate", "3e-3", "--warmup-ratio", "0"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    for ranks, out in ((1, "one"), (2, "two")):
+        launcher = [sys.executable] if ranks == 1 else [
+            sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2"]
+        subprocess.run([*launcher, *args, "--output-dir", str(tmp_path / out)], env=env,
+                       check=True, capture_output=True, timeout=300)
+    one = load_file(tmp_path / "one" / "final" / "model.safetensors")
+    two = load_file(tmp_path / "two" / "final" / "model.safetensors")
+    assert max(float((one[k] - two[k]).abs().max()) for k in one) < 1e-4
+    steps = [json.loads(line) for line in (tmp_path / "two" / "metrics.jsonl").open()]
+    assert [s["sequences"] for s in steps] == [8, 4, 8, 4]  # 12 trajectories, batch 8
