@@ -179,6 +179,7 @@ def test_cli_trains_one_step(tiny, tmp_path, capsys):
                  "--filter-void-turns", "false"]) == 0
     assert json.loads(capsys.readouterr().out.splitlines()[-1])["step"] == 1
     assert latest_checkpoint(tmp_path) is not None
+    assert (tmp_path / "final" / "config.json").is_file()  # for deeptool-bench --model
 
 
 @pytest.mark.slow

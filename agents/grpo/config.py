@@ -46,6 +46,20 @@ class GRPOConfig(Settings):
             batch (0: every episode of the step; 1: one after the other).
         generation ["hf"]: `"hf"` (transformers `generate`) or `"vllm"` (optional).
         vllm_kwargs [{}]: extra `vllm.LLM` arguments.
+    Scale-out (Ray rollouts, `pip install 'deeptool-gym[ray]'`):
+        rollout_workers [0]: Ray actors that play the episodes, each with its own copy
+            of the policy, envs and generator; a step's jobs are split into contiguous
+            chunks, one per worker, and the trained weights are pushed to them after
+            each update (0: rollouts in the trainer process). `rollout_concurrency`
+            applies within each worker. Needs a single trainer process (refused when
+            WORLD_SIZE > 1).
+        ray_address [None]: the Ray cluster: None joins `$RAY_ADDRESS` if set and
+            otherwise starts a local instance (shut down by `close()`); `"auto"` joins
+            the cluster of `ray start --head`; `"local"` always starts a new one; or
+            `"ray://host:10001"`. An already initialised Ray is used as it is.
+        rollout_worker_cpus [1.0]: CPUs Ray reserves per worker (its torch threads).
+        rollout_worker_gpus [0.0]: GPUs per worker (> 0: its policy runs on CUDA;
+            fractions share a GPU).
     Optimisation:
         max_steps [100]: training steps (one rollout batch, then its update, each).
         learning_rate [1e-6]: AdamW learning rate (LoRA usually wants 1e-5 to 1e-4).
@@ -95,6 +109,10 @@ class GRPOConfig(Settings):
     rollout_concurrency: int = 0
     generation: str = "hf"
     vllm_kwargs: dict[str, Any] = field(default_factory=dict)
+    rollout_workers: int = 0
+    ray_address: str | None = None
+    rollout_worker_cpus: float = 1.0
+    rollout_worker_gpus: float = 0.0
     max_steps: int = 100
     learning_rate: float = 1e-6
     weight_decay: float = 0.0
@@ -126,6 +144,7 @@ class GRPOConfig(Settings):
                     "max_tokens_per_episode", "max_steps", "epochs_per_batch",
                     "gradient_accumulation_steps", "lora_r", "keep_checkpoints")
         non_negative = ("eval_size", "eval_every", "save_every", "rollout_concurrency",
+                        "rollout_worker_gpus",
                         "learning_rate", "weight_decay", "max_grad_norm", "clip_low",
                         "clip_high", "kl_coef", "entropy_coef", "process_weight",
                         "lora_dropout", "llds_coef", "temperature")
@@ -133,6 +152,13 @@ class GRPOConfig(Settings):
             check(name, getattr(self, name), lambda v: v > 0, "a positive integer", int)
         for name in non_negative:
             check(name, getattr(self, name), lambda v: v >= 0, "a number >= 0", float)
+        check("rollout_workers", self.rollout_workers, lambda v: v >= 0,
+              "an integer >= 0", int)
+        check("rollout_worker_cpus", self.rollout_worker_cpus, lambda v: v > 0,
+              "a number > 0", float)
+        if self.ray_address is not None:
+            check("ray_address", self.ray_address, lambda v: v.strip() != "",
+                  "an address, 'auto', 'local' or null", str)
         if self.clip_low >= 1:
             raise ValueError(f"clip_low must be below 1, got {self.clip_low}")
         if not 0 < self.top_p <= 1:

@@ -11,31 +11,33 @@ The single-process CPU/GPU path is the default. Started by `torchrun` or
 `accelerate launch` (WORLD_SIZE > 1) the trainer joins the process group, wraps the
 policy in DistributedDataParallel and every rank plays its own prompts (seeded by rank),
 so a step trains on WORLD_SIZE x prompts_per_step groups; rank 0 logs and saves.
+
+With `rollout_workers > 0` a single trainer process plays its episodes on Ray actors
+(`ray_rollout.RayRollouts`) and pushes the new weights to them after each update; this
+is refused under torchrun/accelerate, whose ranks already play rollouts in parallel.
 """
 
 from __future__ import annotations
 
 import copy
 import os
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from contextlib import nullcontext
-from functools import partial
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import torch
 
 from .. import checkpoint
-from ..trainable import load_trainable
+from ..trainable import init_distributed, load_trainable, rank_device
 from .config import GRPOConfig
-from .generation import EpisodeBatcher, HFGenerator, VLLMGenerator, make_env
 from .loss import grpo_loss, micro_batches, token_logprobs, training_samples
-from .rollout import TokenTrajectory, rollout_episode
+from .ray_rollout import RayRollouts
+from .rollout import TokenTrajectory
+from .rollouts import Rollouts
 
 STAT_KEYS = ("loss", "policy", "kl", "entropy", "llds", "clip_low_frac", "clip_high_frac",
              "mean_ll")
@@ -53,7 +55,12 @@ class GRPOTrainer:
     def __init__(self, config: GRPOConfig, *, model: Any = None, tokenizer: Any = None):
         self.config = config
         self.output_dir = Path(config.output_dir)
-        self.rank, self.world = _init_distributed()
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        if config.rollout_workers and world > 1:
+            raise ValueError(
+                f"rollout_workers > 0 needs a single trainer process, not WORLD_SIZE={world}:"
+                " under torchrun/accelerate every rank already plays its own rollouts")
+        self.rank, self.world = init_distributed()
         torch.manual_seed(config.seed + self.rank)
         np.random.seed(config.seed + self.rank)
         self.model, self.tokenizer = self._load_policy(model, tokenizer)
@@ -66,53 +73,37 @@ class GRPOTrainer:
         self.train_model = self.model
         if self.world > 1:
             self.train_model = torch.nn.parallel.DistributedDataParallel(self.model)
-        self._lock = threading.Lock()
-        self._pools: dict[str, list[gym.Env]] = {"train": []}
-        self._pools["eval"] = self._pools["train"] if config.eval_data is None else []
-        self.env, self.eval_env = self._envs("train", 1)[0], self._envs("eval", 1)[0]
+        self.task_rng = np.random.default_rng(config.seed + self.rank)
+        self.step = 0
+        if config.resume_from:
+            self._resume(config.resume_from)
+        self.rollouts = self._make_rollouts()
+        self.generator = getattr(self.rollouts, "generator", None)  # in-process only
+        self.batcher = getattr(self.rollouts, "batcher", None)
+        self.env, self.eval_env = (self.rollouts.envs("train", 1)[0],
+                                   self.rollouts.envs("eval", 1)[0])
         tasks, eval_tasks = len(self.env.unwrapped.tasks), len(self.eval_env.unwrapped.tasks)
         held_out = min(config.eval_size, eval_tasks)
         self.eval_indices = list(range(eval_tasks - held_out, eval_tasks))
         self.train_count = tasks - held_out if config.eval_data is None else tasks
         if self.train_count <= 0:
+            self.rollouts.close()
             raise ValueError(f"eval_size {config.eval_size} leaves no training task")
-        self.task_rng = np.random.default_rng(config.seed + self.rank)
-        self.step = 0
-        if config.resume_from:
-            self._resume(config.resume_from)
-        self.generator = self._make_generator()
-        self.batcher = EpisodeBatcher(self.generator.generate_batch)
         self.logger, self._on_step = None, None
         if self.rank == 0:
             self.logger = checkpoint.MetricsLogger(self.output_dir, config.report_to,
                                                    config.to_dict())
 
     def _load_policy(self, model: Any, tokenizer: Any) -> tuple[Any, Any]:
-        device = self.config.device
-        if self.world > 1 and device.startswith("cuda"):
-            device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}"
-        return load_trainable(self.config, model=model, tokenizer=tokenizer, device=device)
+        return load_trainable(self.config, model=model, tokenizer=tokenizer,
+                              device=rank_device(self.config.device, self.world))
 
-    def _envs(self, pool: str, count: int) -> list[gym.Env]:
-        """At least `count` envs of the training or evaluation tasks (kept for reuse)."""
-        envs = self._pools[pool]
-        tasks = self.config.train_data if pool == "train" else self.config.eval_data
-        while len(envs) < count:
-            envs.append(make_env(self.config, self.tokenizer, tasks, self._lock))
-        return envs
-
-    def _make_generator(self) -> Any:
+    def _make_rollouts(self) -> Rollouts | RayRollouts:
+        """In-process rollouts, or Ray workers when `rollout_workers > 0`."""
         config = self.config
-        sampling = {"max_new_tokens": config.max_tokens_per_turn,
-                    "temperature": config.temperature, "top_p": config.top_p}
-        if config.generation == "hf":
-            return HFGenerator(self.model, self.tokenizer, **sampling)
-        from ..vllm_agent import resolve_vllm_model
-
-        generator = VLLMGenerator(resolve_vllm_model(config.model), seed=config.seed + self.rank,
-                                  llm_kwargs=config.vllm_kwargs, **sampling)
-        generator.sync_weights(self.model)
-        return generator
+        if not config.rollout_workers:
+            return Rollouts(config, self.model, self.tokenizer, seed=config.seed + self.rank)
+        return RayRollouts(config, self.model, self.tokenizer, seed=config.seed)
 
     def collect(self) -> list[list[TokenTrajectory]]:
         """`prompts_per_step` groups of `group_size` episodes with the current policy."""
@@ -125,16 +116,9 @@ class GRPOTrainer:
         return [played[i:i + size] for i in range(0, len(played), size)]
 
     def play(self, pool: str, jobs: list[tuple[int, int]]) -> list[TokenTrajectory]:
-        """Episodes of (task index, seed) jobs, `rollout_concurrency` at a time, their
-        turns generated in batches."""
-        width = self.config.rollout_concurrency or len(jobs)
-        envs, played = self._envs(pool, min(width, len(jobs))), []
-        for start in range(0, len(jobs), width):
-            played += self.batcher.run([
-                partial(rollout_episode, env, self.tokenizer, seed=seed,
-                        options={"index": index})
-                for env, (index, seed) in zip(envs, jobs[start:start + width], strict=False)])
-        return played
+        """Episodes of (task index, seed) jobs of the `"train"` or `"eval"` tasks, in job
+        order (in this process or on the Ray workers)."""
+        return self.rollouts.play(pool, jobs)
 
     def _fixed_logprobs(self, batch: dict[str, torch.Tensor]) -> None:
         """Rollout-time (old) and reference log-probabilities, computed once."""
@@ -191,7 +175,7 @@ class GRPOTrainer:
             norm = torch.nn.utils.clip_grad_norm_(self.params, config.max_grad_norm or 1e12)
             stats["grad_norm"] += float(norm) / epochs
             self.optimizer.step()
-        self.generator.sync_weights(self.model)
+        self.rollouts.sync_weights(self.model)
         stats.update(trained_sequences=sequences, trained_tokens=tokens)
         return dict(stats)
 
@@ -233,6 +217,8 @@ class GRPOTrainer:
             history.append(self._log(metrics))
             if last or (config.save_every and self.step % config.save_every == 0):
                 self.save()
+        if self.step == config.max_steps:
+            self.save_final()
         return history
 
     def _log(self, metrics: dict[str, Any]) -> dict[str, Any]:
@@ -255,6 +241,16 @@ class GRPOTrainer:
             torch.distributed.barrier()
         return path
 
+    def save_final(self) -> Path:
+        """The trained policy at `output_dir/final` (see `checkpoint.save_final_model`),
+        for `deeptool-bench run --model` and further training."""
+        if self.rank == 0:
+            checkpoint.save_final_model(self.output_dir, self.model, self.tokenizer,
+                                        lora=self.config.finetune == "lora")
+        if self.world > 1:
+            torch.distributed.barrier()
+        return self.output_dir / "final"
+
     def _resume(self, resume_from: str) -> None:
         path = checkpoint.resolve_checkpoint(self.output_dir, resume_from)
         if path is not None:
@@ -263,21 +259,7 @@ class GRPOTrainer:
                                            global_rng=self.rank == 0)
 
     def close(self) -> None:
-        """Release the envs, the logger and a vLLM engine."""
-        for env in {id(e): e for pool in self._pools.values() for e in pool}.values():
-            env.close()
+        """Release the envs, the logger, a vLLM engine and the Ray workers."""
+        self.rollouts.close()
         if self.logger is not None:
             self.logger.close()
-        if hasattr(self.generator, "close"):
-            self.generator.close()
-
-
-def _init_distributed() -> tuple[int, int]:
-    """(rank, world size); joins the process group when launched with WORLD_SIZE > 1."""
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
-        return 0, 1
-    import torch.distributed as dist
-
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    return dist.get_rank(), dist.get_world_size()
