@@ -12,6 +12,7 @@ from typing import Any
 from ..settings import Settings, check, check_choice, coerce_floats
 
 GENERATION_BACKENDS = ("hf", "vllm")
+VECTORIZATION = ("threads", "sync", "async")
 FINETUNE_MODES = ("full", "lora")
 REPORTERS = ("tensorboard", "wandb")
 
@@ -44,6 +45,11 @@ class GRPOConfig(Settings):
         temperature [1.0], top_p [1.0]: sampling of the rollouts.
         rollout_concurrency [0]: episodes played at once, their turns generated as one
             batch (0: every episode of the step; 1: one after the other).
+        env_vectorization ["threads"]: how those episodes step their envs: `"threads"`
+            (one env per episode, stepped in turn, in this process), `"sync"` or
+            `"async"` (a `gym.make_vec` of that many sub-envs, played in lockstep by
+            `rollout_vector`; async steps them in parallel processes, so the tool calls
+            of a round run at the same time).
         generation ["hf"]: `"hf"` (transformers `generate`) or `"vllm"` (optional).
         vllm_kwargs [{}]: extra `vllm.LLM` arguments.
     Scale-out (Ray rollouts, `pip install 'deeptool-gym[ray]'`):
@@ -107,6 +113,7 @@ class GRPOConfig(Settings):
     temperature: float = 1.0
     top_p: float = 1.0
     rollout_concurrency: int = 0
+    env_vectorization: str = "threads"
     generation: str = "hf"
     vllm_kwargs: dict[str, Any] = field(default_factory=dict)
     rollout_workers: int = 0
@@ -167,6 +174,7 @@ class GRPOConfig(Settings):
             check("max_invalid_turns", self.max_invalid_turns, lambda v: v > 0,
                    "a positive integer or null", int)
         check_choice("generation", self.generation, GENERATION_BACKENDS)
+        check_choice("env_vectorization", self.env_vectorization, VECTORIZATION)
         check_choice("finetune", self.finetune, FINETUNE_MODES)
         for reporter in self.report_to:
             check_choice("report_to", reporter, REPORTERS)

@@ -279,10 +279,9 @@ class EpisodeBatcher:
         return outputs
 
 
-def make_env(config: Any, tokenizer: Any, tasks: str | None,
-             lock: threading.Lock) -> gym.Env:
-    """An env of a `GRPOConfig` (turn and token budgets counted in model tokens, the
-    invalid-turn cap) that records parse errors and steps under `lock`."""
+def env_options(config: Any, tokenizer: Any, tasks: str | None) -> dict[str, Any]:
+    """`gym.make` options of a `GRPOConfig`: turn and token budgets counted in model
+    tokens, the invalid-turn cap, the tasks and `env_options`."""
     options: dict[str, Any] = {
         "max_turns": config.max_turns, "max_episode_tokens": config.max_tokens_per_episode,
         "token_counter": lambda s: len(tokenizer(s, add_special_tokens=False)["input_ids"]),
@@ -291,4 +290,12 @@ def make_env(config: Any, tokenizer: Any, tasks: str | None,
         options["tasks"] = tasks
     if config.max_invalid_turns is not None:
         options["max_invalid_turns"] = config.max_invalid_turns
-    return LockedEnv(RecordParseErrors(gym.make(config.env, **options)), lock)
+    return options
+
+
+def make_env(config: Any, tokenizer: Any, tasks: str | None,
+             lock: threading.Lock) -> gym.Env:
+    """An env of a `GRPOConfig` (see `env_options`) that records parse errors and steps
+    under `lock`."""
+    env = gym.make(config.env, **env_options(config, tokenizer, tasks))
+    return LockedEnv(RecordParseErrors(env), lock)

@@ -50,8 +50,16 @@ def _encode(tokenizer: Any, text: str) -> list[int]:
     return list(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
-def _continue(trajectory: TokenTrajectory, tokenizer: Any, rendered: str, action: str,
-              action_ids: list[int], messages: list[dict[str, str]], turn: int) -> str:
+def start(tokenizer: Any, messages: list[dict[str, str]]) -> tuple[TokenTrajectory, str]:
+    """A trajectory holding the rendered prompt (masked), and that rendering."""
+    rendered = _render(tokenizer, messages)
+    trajectory = TokenTrajectory()
+    trajectory.extend(_encode(tokenizer, rendered), generated=False, turn=0)
+    return trajectory, rendered
+
+
+def continue_after(trajectory: TokenTrajectory, tokenizer: Any, rendered: str, action: str,
+                   action_ids: list[int], messages: list[dict[str, str]], turn: int) -> str:
     """Append the template's text between turn `turn`'s action and the next generation
     (end of turn, the observation message, the next generation prompt) as masked ids;
     returns the conversation rendered so far."""
@@ -75,9 +83,7 @@ def rollout_episode(env: gym.Env, tokenizer: Any, generate_ids: GenerateIds, *,
     """Play one episode; `generate_ids(context_ids) -> new_ids` is the policy."""
     _, info = env.reset(seed=seed, options=options)
     messages = [dict(m) for m in info["messages"]]
-    rendered = _render(tokenizer, messages)
-    trajectory = TokenTrajectory()
-    trajectory.extend(_encode(tokenizer, rendered), generated=False, turn=0)
+    trajectory, rendered = start(tokenizer, messages)
     turn, done = 0, False
     while not done:
         new_ids = list(generate_ids(list(trajectory.ids)))
@@ -90,8 +96,14 @@ def rollout_episode(env: gym.Env, tokenizer: Any, generate_ids: GenerateIds, *,
             break
         messages += [{"role": "assistant", "content": action},
                      observation_message(observation)]
-        rendered = _continue(trajectory, tokenizer, rendered, action, new_ids, messages, turn)
+        rendered = continue_after(trajectory, tokenizer, rendered, action, new_ids, messages,
+                                  turn)
         turn += 1
+    return finish(trajectory, info)
+
+
+def finish(trajectory: TokenTrajectory, info: dict[str, Any]) -> TokenTrajectory:
+    """Fill in the episode's outcome and per-turn process rewards from its last `info`."""
     terms = info.get("turn_reward_terms") or []
     trajectory.outcome = float(terms[-1]["outcome"]) if terms else 0.0
     trajectory.turn_process = [float(t["process"]) for t in terms]
@@ -109,18 +121,16 @@ def tokenize_conversation(tokenizer: Any, messages: list[dict[str, str]]) -> Tok
     first = next((i for i, m in enumerate(messages) if m["role"] == "assistant"), None)
     if first is None or first == 0:
         raise ValueError("a conversation needs prompt messages, then assistant turns")
-    rendered = _render(tokenizer, messages[:first])
-    trajectory = TokenTrajectory()
-    trajectory.extend(_encode(tokenizer, rendered), generated=False, turn=0)
-    for turn, start in enumerate(range(first, len(messages), 2)):
-        action = messages[start]
+    trajectory, rendered = start(tokenizer, messages[:first])
+    for turn, position in enumerate(range(first, len(messages), 2)):
+        action = messages[position]
         if action["role"] != "assistant":
-            raise ValueError(f"message {start} should be an assistant turn, "
+            raise ValueError(f"message {position} should be an assistant turn, "
                              f"got role {action['role']!r}")
         ids = _encode(tokenizer, action["content"])
         trajectory.extend(ids, generated=True, turn=turn)
         trajectory.actions.append(action["content"])
-        if start + 1 < len(messages):
-            rendered = _continue(trajectory, tokenizer, rendered, action["content"], ids,
-                                 messages[:start + 2], turn)
+        if position + 1 < len(messages):
+            rendered = continue_after(trajectory, tokenizer, rendered, action["content"],
+                                      ids, messages[:position + 2], turn)
     return trajectory

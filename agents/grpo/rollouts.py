@@ -12,8 +12,9 @@ from typing import Any
 
 import gymnasium as gym
 
-from .generation import EpisodeBatcher, HFGenerator, VLLMGenerator, make_env
+from .generation import EpisodeBatcher, HFGenerator, VLLMGenerator, env_options, make_env
 from .rollout import TokenTrajectory, rollout_episode
+from .vector_rollout import rollout_vector
 
 Job = tuple[int, int]  # (task index, episode seed)
 
@@ -57,15 +58,39 @@ class EnvPools:
 
 class Rollouts(EnvPools):
     """Plays jobs in this process on `model`, `rollout_concurrency` episodes at a time,
-    their turns generated in batches."""
+    their turns generated in batches: each episode on its own env (`env_vectorization`
+    "threads"), or all of them on the sub-envs of a vector env (`"sync"`, `"async"`, or
+    the `vector_env` given, which must play the config's tasks)."""
 
-    def __init__(self, config: Any, model: Any, tokenizer: Any, *, seed: int) -> None:
+    def __init__(self, config: Any, model: Any, tokenizer: Any, *, seed: int,
+                 vector_env: gym.vector.VectorEnv | None = None) -> None:
         super().__init__(config, tokenizer)
         self.generator = make_generator(config, model, tokenizer, seed)
         self.batcher = EpisodeBatcher(self.generator.generate_batch)
+        self.vector: dict[str, gym.vector.VectorEnv] = {}
+        self.owned: list[gym.vector.VectorEnv] = []
+        if vector_env is not None:
+            self.vector["train"] = vector_env
+            if config.eval_data is None:
+                self.vector["eval"] = vector_env
+
+    def vector_env(self, pool: str, count: int) -> gym.vector.VectorEnv | None:
+        """The pool's vector env (made with `count` sub-envs on first use), or None when
+        episodes play on their own envs."""
+        if pool not in self.vector and self.config.env_vectorization != "threads":
+            tasks = self.config.train_data if pool == "train" else self.config.eval_data
+            self.vector[pool] = gym.make_vec(
+                self.config.env, num_envs=count,
+                vectorization_mode=self.config.env_vectorization,
+                **env_options(self.config, self.tokenizer, tasks))
+            self.owned.append(self.vector[pool])
+        return self.vector.get(pool)
 
     def play(self, pool: str, jobs: list[Job]) -> list[TokenTrajectory]:
         width = self.config.rollout_concurrency or len(jobs)
+        vector = self.vector_env(pool, min(width, len(jobs)))
+        if vector is not None:
+            return self._play_vector(vector, jobs)
         envs, played = self.envs(pool, min(width, len(jobs))), []
         for start in range(0, len(jobs), width):
             played += self.batcher.run([
@@ -74,11 +99,27 @@ class Rollouts(EnvPools):
                 for env, (index, seed) in zip(envs, jobs[start:start + width], strict=False)])
         return played
 
+    def _play_vector(self, envs: gym.vector.VectorEnv, jobs: list[Job]
+                     ) -> list[TokenTrajectory]:
+        """Jobs in rounds of `num_envs` episodes (a short last round is padded with
+        repeats of its last job, whose episodes are dropped)."""
+        size, played = envs.num_envs, []
+        for first in range(0, len(jobs), size):
+            chunk = jobs[first:first + size]
+            padded = chunk + [chunk[-1]] * (size - len(chunk))
+            played += rollout_vector(
+                envs, self.tokenizer, self.generator.generate_batch,
+                seeds=[seed for _, seed in padded],
+                options=[{"index": index} for index, _ in padded])[:len(chunk)]
+        return played
+
     def sync_weights(self, model: Any) -> None:
         """After an update: the generator's engine gets the new weights (HF shares them)."""
         self.generator.sync_weights(model)
 
     def close(self) -> None:
         super().close()
+        for vector in self.owned:
+            vector.close()
         if hasattr(self.generator, "close"):
             self.generator.close()

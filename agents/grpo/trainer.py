@@ -28,6 +28,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import torch
 
@@ -50,9 +51,14 @@ class GRPOTrainer:
         config: the run's settings.
         model, tokenizer: an already loaded policy, trained in place (else `config.model`
             is loaded; a GGUF model is de-quantized to a plain copy first).
+        vector_env: a Gymnasium vector env of your own (any wrappers, sync or async)
+            whose sub-envs play the training episodes in lockstep (`rollout_vector`);
+            it must serve `config.train_data`, and also evaluates when `eval_data` is
+            None. Without it, `config.env_vectorization` decides.
     """
 
-    def __init__(self, config: GRPOConfig, *, model: Any = None, tokenizer: Any = None):
+    def __init__(self, config: GRPOConfig, *, model: Any = None, tokenizer: Any = None,
+                 vector_env: gym.vector.VectorEnv | None = None):
         self.config = config
         self.output_dir = Path(config.output_dir)
         world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -77,6 +83,9 @@ class GRPOTrainer:
         self.step = 0
         if config.resume_from:
             self._resume(config.resume_from)
+        if vector_env is not None and config.rollout_workers:
+            raise ValueError("a vector_env plays in this process: use rollout_workers=0")
+        self._vector_env = vector_env
         self.rollouts = self._make_rollouts()
         self.generator = getattr(self.rollouts, "generator", None)  # in-process only
         self.batcher = getattr(self.rollouts, "batcher", None)
@@ -102,7 +111,8 @@ class GRPOTrainer:
         """In-process rollouts, or Ray workers when `rollout_workers > 0`."""
         config = self.config
         if not config.rollout_workers:
-            return Rollouts(config, self.model, self.tokenizer, seed=config.seed + self.rank)
+            return Rollouts(config, self.model, self.tokenizer, seed=config.seed + self.rank,
+                            vector_env=self._vector_env)
         return RayRollouts(config, self.model, self.tokenizer, seed=config.seed)
 
     def collect(self) -> list[list[TokenTrajectory]]:
