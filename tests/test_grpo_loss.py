@@ -153,3 +153,31 @@ def test_micro_batches_align_masks_and_logprobs_with_padding():
         alone, _ = token_logprobs(model, batch["ids"][:1, :4], batch["attn"][:1, :4])
     assert torch.allclose(padded[0, :3], alone[0], atol=1e-5)
     assert len(micro_batches(samples, 2, pad_id=0)) == 2
+
+
+def test_logits_are_computed_only_from_the_first_trained_position():
+    """`start` skips the prompt's logits: the same values from there on, zeros before,
+    and gradients that match the full computation."""
+    pytest.importorskip("transformers")
+    from transformers import AutoModelForCausalLM
+
+    from agents.grpo.loss import first_trained_position
+    from tests.tiny_model import shared_tiny_model
+
+    model = AutoModelForCausalLM.from_pretrained(shared_tiny_model()).eval()
+    prompt = _trajectory([5, 6, 7, 8, 9, 10, 11, 12], [0, 0, 0, 0, 0, 1, 1, 1], [None])
+    (batch,) = micro_batches([(prompt, [1.0] * 8)], 1, pad_id=0)
+    assert batch["start"] == first_trained_position(batch["mask"]) == 4
+    full, full_entropy = token_logprobs(model, batch["ids"], batch["attn"], with_entropy=True,
+                                        temperature=0.7)
+    cut, cut_entropy = token_logprobs(model, batch["ids"], batch["attn"], with_entropy=True,
+                                      temperature=0.7, start=batch["start"])
+    assert torch.allclose(cut[:, 4:], full[:, 4:], atol=1e-5)
+    assert torch.allclose(cut_entropy[:, 4:], full_entropy[:, 4:], atol=1e-5)
+    assert not cut[:, :4].any() and first_trained_position(torch.zeros(2, 3)) == 0
+    grads = []
+    for logp in (full, cut):
+        model.zero_grad()
+        (logp * batch["mask"]).sum().backward(retain_graph=True)
+        grads.append(model.lm_head.weight.grad.clone())
+    assert torch.allclose(grads[0], grads[1], atol=1e-5)

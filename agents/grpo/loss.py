@@ -47,23 +47,43 @@ class LossTerms:
 
 def token_logprobs(model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor, *,
                    temperature: float = 1.0, with_entropy: bool = False,
-                   entropy_grad: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+                   entropy_grad: bool = True, start: int = 0
+                   ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Log-probabilities of tokens 1..L-1 of each row (and the entropy of each
     prediction), `[batch, L-1]`. Logits are divided by the sampling temperature so the
     probabilities are those of the distribution the rollouts were drawn from. The
-    entropy is kept out of the graph unless `entropy_grad` (it is then only logged)."""
-    logits = model(input_ids=input_ids, attention_mask=attention_mask,
-                   use_cache=False).logits[:, :-1]
-    logits = logits.float()
+    entropy is kept out of the graph unless `entropy_grad` (it is then only logged).
+
+    Only predictions from position `start` on are computed (`logits_to_keep`): the
+    prompt before the first trained token needs no vocabulary-sized logits, which are
+    most of the memory of a batch (rows x positions x vocabulary floats). Positions
+    before `start` read 0. The log-softmax is `chosen - logsumexp`, so no second
+    vocabulary-sized tensor is kept for the backward pass."""
+    length = input_ids.shape[1]
+    start = max(0, min(start, length - 1))
+    logits = model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False,
+                   logits_to_keep=length - start).logits[:, :-1].float()
     if temperature > 0 and temperature != 1.0:
         logits = logits / temperature
-    log_probs = torch.log_softmax(logits, dim=-1)
-    chosen = log_probs.gather(-1, input_ids[:, 1:].unsqueeze(-1)).squeeze(-1)
+    normaliser = torch.logsumexp(logits, dim=-1)
+    chosen = logits.gather(-1, input_ids[:, start + 1:].unsqueeze(-1)).squeeze(-1) - normaliser
     entropy = None
     if with_entropy:
         with torch.set_grad_enabled(entropy_grad and torch.is_grad_enabled()):
-            entropy = -(log_probs.exp() * log_probs).sum(-1)
+            probs = torch.softmax(logits, dim=-1)
+            entropy = normaliser - (probs * logits).sum(-1)
+    if start:
+        pad = chosen.new_zeros(chosen.shape[0], start)
+        chosen = torch.cat([pad, chosen], dim=1)
+        entropy = None if entropy is None else torch.cat([pad, entropy], dim=1)
     return chosen, entropy
+
+
+def first_trained_position(mask: torch.Tensor) -> int:
+    """The first position (of the `[batch, L-1]` predicted-token alignment) that any row
+    trains on; the prompt before it needs no logits."""
+    columns = mask.any(dim=0).nonzero()
+    return int(columns[0]) if len(columns) else 0
 
 
 def sequence_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -151,6 +171,7 @@ def micro_batches(samples: Sequence[tuple[Any, Sequence[float]]], parts: int, *,
             "attn": tensor(padded([[1] * len(t.ids) for t, _ in rows], 0), torch.long),
             "mask": tensor(padded([t.loss_mask for t, _ in rows], 0), torch.float)[:, 1:],
             "adv": tensor(padded([a for _, a in rows], 0.0), torch.float)[:, 1:]})
+        batches[-1]["start"] = first_trained_position(batches[-1]["mask"])
     return batches
 
 

@@ -136,14 +136,15 @@ class GRPOTrainer:
         with torch.no_grad():
             if self.config.epochs_per_batch > 1:
                 batch["old"], _ = token_logprobs(self.model, batch["ids"], batch["attn"],
-                                                 temperature=temperature)
+                                                 temperature=temperature, start=batch["start"])
             if self.config.kl_coef > 0:
                 ref, context = self.ref_model, nullcontext()
                 if ref is None:  # LoRA: the reference is the base model, adapter off
                     ref, context = self.model, self.model.disable_adapter()
                 with context:
                     batch["ref"], _ = token_logprobs(ref, batch["ids"], batch["attn"],
-                                                     temperature=temperature)
+                                                     temperature=temperature,
+                                                     start=batch["start"])
 
     def update(self, groups: list[list[TokenTrajectory]]) -> dict[str, float]:
         """Advantages, the void-turn filter and the optimiser steps on one batch.
@@ -172,7 +173,7 @@ class GRPOTrainer:
                     new, entropy = token_logprobs(
                         self.train_model, batch["ids"], batch["attn"],
                         temperature=config.temperature or 1.0, with_entropy=True,
-                        entropy_grad=config.entropy_coef > 0)
+                        entropy_grad=config.entropy_coef > 0, start=batch["start"])
                     terms = grpo_loss(
                         new, batch.get("old", new.detach()), batch["adv"], batch["mask"],
                         clip_low=config.clip_low, clip_high=config.clip_high,

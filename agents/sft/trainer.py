@@ -128,7 +128,8 @@ class SFTTrainer:
         for i, batch in enumerate(batches):
             sync = self.world == 1 or i == len(batches) - 1
             with nullcontext() if sync else self.train_model.no_sync():
-                logp, _ = token_logprobs(self.train_model, batch["ids"], batch["attn"])
+                logp, _ = token_logprobs(self.train_model, batch["ids"], batch["attn"],
+                                         start=batch["start"])
                 nll = -(logp * batch["mask"]).sum()
                 (nll / max(tokens, 1.0) * self.world).backward()
             nll_sum += float(nll.detach())
@@ -152,7 +153,8 @@ class SFTTrainer:
         size = self.config.batch_size
         for start in range(0, len(data), size):
             for batch in self._batches(data.examples[start:start + size]):
-                logp, _ = token_logprobs(self.model, batch["ids"], batch["attn"])
+                logp, _ = token_logprobs(self.model, batch["ids"], batch["attn"],
+                                         start=batch["start"])
                 nll -= float((logp * batch["mask"]).sum())
                 tokens += float(batch["mask"].sum())
         loss = nll / max(tokens, 1.0)
