@@ -131,7 +131,8 @@ def test_stabilisers_void_filter_and_invalid_turn_cap(tiny, tmp_path):
         assert trajectory.info["parse_errors"] == ["no_action"]
         assert trajectory.info["termination"] == "invalid_turns"
     before = weights(trainer.model)
-    stats = trainer.update(groups)
+    with pytest.warns(UserWarning, match="cold start"):
+        stats = trainer.update(groups)
     assert stats["dropped_void"] == 3 and "loss" not in stats
     assert all(torch.equal(v, trainer.model.state_dict()[k]) for k, v in before.items())
     trainer.close()

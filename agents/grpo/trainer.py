@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import os
 import time
+import warnings
 from collections import defaultdict
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -98,7 +99,7 @@ class GRPOTrainer:
         if self.train_count <= 0:
             self.rollouts.close()
             raise ValueError(f"eval_size {config.eval_size} leaves no training task")
-        self.logger, self._on_step = None, None
+        self.logger, self._on_step, self._warned_all_void = None, None, False
         if self.rank == 0:
             self.logger = checkpoint.MetricsLogger(self.output_dir, config.report_to,
                                                    config.to_dict())
@@ -156,6 +157,14 @@ class GRPOTrainer:
                                             filter_void=config.filter_void_turns)
         stats: dict[str, float] = defaultdict(float, dropped_void=dropped)
         if not samples:
+            if dropped and not self._warned_all_void:
+                self._warned_all_void = True
+                warnings.warn(
+                    f"step {self.step + 1}: every trajectory had a void turn (no code, no "
+                    "answer) and the void-turn filter dropped it, so nothing was trained. A "
+                    "policy that does not write actions yet learns nothing this way: start "
+                    "from an SFT cold start (`deeptool-train sft`) or set "
+                    "filter_void_turns: false", stacklevel=2)
             return dict(stats)
         batches = micro_batches(samples, config.gradient_accumulation_steps,
                                 pad_id=self.tokenizer.pad_token_id or 0,
