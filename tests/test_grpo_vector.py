@@ -115,3 +115,21 @@ def test_grpo_trains_on_async_and_given_vector_envs(tiny, tmp_path):
     assert metrics["episodes"] == 4 and metrics["trained_sequences"] == 4
     own.close()
     envs.close()
+
+
+def test_vllm_engines_are_colocated_per_rank_on_gpus(monkeypatch):
+    """Under torchrun on GPUs each rank's engine gets its own device and the
+    external-launcher executor; on CPU, or in one process, the kwargs are the user's."""
+    from agents.grpo.config import GRPOConfig
+    from agents.grpo.rollouts import vllm_engine_kwargs
+
+    devices: list[int] = []
+    monkeypatch.setattr(torch.cuda, "set_device", devices.append)
+    config = GRPOConfig(device="cuda", vllm_kwargs={"max_model_len": 4096})
+    assert vllm_engine_kwargs(config) == {"max_model_len": 4096} and devices == []
+    monkeypatch.setenv("WORLD_SIZE", "8")
+    monkeypatch.setenv("LOCAL_RANK", "3")
+    assert vllm_engine_kwargs(config) == {"max_model_len": 4096,
+                                          "distributed_executor_backend": "external_launcher"}
+    assert devices == [3]
+    assert vllm_engine_kwargs(config.with_overrides(device="cpu")) == {"max_model_len": 4096}

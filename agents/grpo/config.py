@@ -51,7 +51,9 @@ class GRPOConfig(Settings):
             `rollout_vector`; async steps them in parallel processes, so the tool calls
             of a round run at the same time).
         generation ["hf"]: `"hf"` (transformers `generate`) or `"vllm"` (optional).
-        vllm_kwargs [{}]: extra `vllm.LLM` arguments.
+        vllm_kwargs [{}]: extra `vllm.LLM` arguments. Under torchrun on GPUs every rank
+            runs its own engine on its own device with vLLM's `external_launcher`
+            executor (TRL's colocate mode) unless this sets another one.
     Scale-out (Ray rollouts, `pip install 'deeptool-gym[ray]'`):
         rollout_workers [0]: Ray actors that play the episodes, each with its own copy
             of the policy, envs and generator; a step's jobs are split into contiguous

@@ -6,6 +6,7 @@ workers, each holding a `Rollouts` of its own.
 
 from __future__ import annotations
 
+import os
 import threading
 from functools import partial
 from typing import Any
@@ -28,9 +29,22 @@ def make_generator(config: Any, model: Any, tokenizer: Any, seed: int) -> Any:
     from ..vllm_agent import resolve_vllm_model
 
     generator = VLLMGenerator(resolve_vllm_model(config.model), seed=seed,
-                              llm_kwargs=config.vllm_kwargs, **sampling)
+                              llm_kwargs=vllm_engine_kwargs(config), **sampling)
     generator.sync_weights(model)
     return generator
+
+
+def vllm_engine_kwargs(config: Any) -> dict[str, Any]:
+    """`config.vllm_kwargs`, plus what one colocated engine per rank needs under torchrun
+    on GPUs (as TRL's colocate mode): the rank's own device and vLLM's
+    `external_launcher` executor, which joins the ranks torchrun started."""
+    kwargs = dict(config.vllm_kwargs)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and config.device.startswith("cuda"):
+        import torch
+
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        kwargs.setdefault("distributed_executor_backend", "external_launcher")
+    return kwargs
 
 
 class EnvPools:
