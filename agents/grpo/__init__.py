@@ -5,6 +5,7 @@ rollouts, the loss, and the trainer (`GRPOTrainer(GRPOConfig(...)).train()`, or 
 from .advantages import GroupAdvantages, group_advantages, token_advantages
 from .config import GRPOConfig
 from .rollout import TemplateDriftError, TokenTrajectory, rollout_episode, tokenize_conversation
+from .vector_rollout import rollout_vector
 
 
 def __getattr__(name: str):
@@ -22,4 +23,4 @@ def __getattr__(name: str):
 
 __all__ = ["GRPOConfig", "GRPOTrainer", "GroupAdvantages", "HFGenerator",
            "TemplateDriftError", "TokenTrajectory", "VLLMGenerator", "group_advantages",
-           "rollout_episode", "token_advantages", "tokenize_conversation"]
+           "rollout_episode", "rollout_vector", "token_advantages", "tokenize_conversation"]
