@@ -56,3 +56,13 @@ def isolated_sandbox(request) -> Iterator[sandbox.Sandbox]:
     box = make_sandbox(request.param, timeout_s=10.0)
     yield box
     box.close()
+
+
+@pytest.fixture(scope="session")
+def tiny() -> str:
+    """Directory of the random tiny Qwen2 chat model (tests/tiny_model.py), built once.
+    (test_hf_agent.py overrides it with the loaded model and tokenizer.)"""
+    pytest.importorskip("transformers")
+    from tests.tiny_model import shared_tiny_model
+
+    return str(shared_tiny_model())

@@ -24,13 +24,6 @@ pytest.importorskip("transformers")
 
 
 @pytest.fixture(scope="module")
-def tiny() -> str:
-    from tests.tiny_model import shared_tiny_model
-
-    return str(shared_tiny_model())
-
-
-@pytest.fixture(scope="module")
 def ray_cluster():
     """One local Ray instance for the module (the trainers find it initialised)."""
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)

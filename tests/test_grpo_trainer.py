@@ -29,13 +29,6 @@ def _quiet_progress_bars():
     logging.disable_progress_bar()
 
 
-@pytest.fixture(scope="module")
-def tiny() -> str:
-    from tests.tiny_model import shared_tiny_model
-
-    return str(shared_tiny_model())
-
-
 def tiny_config(model: str, out, **overrides) -> GRPOConfig:
     """One prompt, G=2, two turns of a few tokens: one iteration takes well under 1 s."""
     fields = {"model": model, "train_data": "procedural:modpow", "output_dir": str(out),

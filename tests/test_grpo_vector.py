@@ -18,13 +18,6 @@ pytest.importorskip("transformers")
 
 
 @pytest.fixture(scope="module")
-def tiny() -> str:
-    from tests.tiny_model import shared_tiny_model
-
-    return str(shared_tiny_model())
-
-
-@pytest.fixture(scope="module")
 def tokenizer(tiny):
     from transformers import AutoTokenizer
 

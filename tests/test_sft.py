@@ -18,13 +18,6 @@ torch.set_num_threads(1)
 pytest.importorskip("transformers")
 
 
-@pytest.fixture(scope="module")
-def tiny() -> str:
-    from tests.tiny_model import shared_tiny_model
-
-    return str(shared_tiny_model())
-
-
 def played_trajectories(count: int, seed: int = 0) -> list[dict]:
     """Episodes of the scripted nth-prime solver, recorded as the env's messages."""
     env = gym.make("DeepTool-Math-v0", tasks="procedural:nth_prime", max_turns=4)
