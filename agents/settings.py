@@ -106,11 +106,14 @@ def _parse_value(field_type: str, text: str) -> Any:
 
 
 def field_docs(cls: type) -> dict[str, str]:
-    """Each field's description from the class docstring, whose entries read
-    `name [default]: what it does` (several names may share one entry)."""
+    """Each field's description from the docstrings of the class and its bases, whose
+    entries read `name [default]: what it does` (several names may share one entry; a
+    subclass's entry wins)."""
     docs: dict[str, str] = {}
     entries: list[str] = []
-    for line in (cls.__doc__ or "").splitlines():
+    text = "\n".join(base.__doc__ or "" for base in reversed(cls.__mro__)
+                     if base.__dict__.get("__doc__"))
+    for line in text.splitlines():
         indent = len(line) - len(line.lstrip())
         if indent == 8 and re.match(r"\w+ \[", line.lstrip()):
             entries.append(line.strip())

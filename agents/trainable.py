@@ -7,20 +7,41 @@ and the GRPO run that continues from it load the same way.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
+
+from .settings import Settings, check, check_choice, coerce_floats
+
+FINETUNE_MODES = ("full", "lora")
 
 
-class PolicySettings(Protocol):
-    """The fields of a trainer's config that say how to load the policy."""
+@dataclass
+class PolicySettings(Settings):
+    """How a trainer loads the policy it updates (fields shared by the trainer configs).
 
-    model: str | None
-    device: str
-    dtype: str | None
-    finetune: str
-    lora_r: int
-    lora_alpha: int
-    lora_dropout: float
-    lora_target_modules: str | list[str]
+    Policy:
+        model [None]: model directory, `.gguf` file or hub id; None is the embedded
+            SmolLM2-135M-Instruct (`agents.models.load_model`).
+        device ["cpu"], dtype [None]: see `agents.models.load_model`.
+        finetune ["full"]: `"full"` or `"lora"` (peft).
+        lora_r [16], lora_alpha [32], lora_dropout [0.0],
+            lora_target_modules ["all-linear"]: the LoRA adapter.
+    """
+
+    model: str | None = None
+    device: str = "cpu"
+    dtype: str | None = None
+    finetune: str = "full"
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.0
+    lora_target_modules: str | list[str] = "all-linear"
+
+    def __post_init__(self) -> None:
+        coerce_floats(self)
+        check_choice("finetune", self.finetune, FINETUNE_MODES)
+        check("lora_r", self.lora_r, lambda v: v > 0, "a positive integer", int)
+        check("lora_dropout", self.lora_dropout, lambda v: v >= 0, "a number >= 0", float)
 
 
 def load_trainable(settings: PolicySettings, *, model: Any = None, tokenizer: Any = None,

@@ -9,21 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..settings import Settings, check, check_choice, coerce_floats
+from ..settings import check, check_choice
+from ..trainable import PolicySettings
 
 GENERATION_BACKENDS = ("hf", "vllm")
 VECTORIZATION = ("threads", "sync", "async")
-FINETUNE_MODES = ("full", "lora")
 REPORTERS = ("tensorboard", "wandb")
 
 
 @dataclass
-class GRPOConfig(Settings):
-    """Settings of one GRPO run (defaults in brackets).
+class GRPOConfig(PolicySettings):
+    """Settings of one GRPO run (defaults in brackets). The policy fields (model, device,
+    dtype, finetune, lora_*) are those of `agents.trainable.PolicySettings`.
 
     Data and model:
-        model [None]: model directory, `.gguf` file or hub id; None is the embedded
-            SmolLM2-135M-Instruct (`agents.models.load_model`).
         env ["DeepTool-Math-v0"]: Gymnasium id of the environment.
         train_data [None]: the env's `tasks` (benchmark name, JSONL path, `"procedural"`
             or `"procedural:<family>"`); None keeps the env's default.
@@ -34,7 +33,6 @@ class GRPOConfig(Settings):
         eval_every [0]: evaluate every this many steps (and before the first step and
             after the last); 0 evaluates only when `eval_size > 0` at start and end.
         output_dir ["runs/grpo"]: checkpoints and `metrics.jsonl` go here.
-        device ["cpu"], dtype [None]: see `agents.models.load_model`.
     Rollouts:
         group_size [8]: G, episodes per prompt (same task, different seeds).
         prompts_per_step [4]: distinct tasks per training step.
@@ -79,9 +77,6 @@ class GRPOConfig(Settings):
         kl_coef [0.0]: weight of the k3 KL to a frozen reference; 0 loads no reference.
         entropy_coef [0.0]: entropy bonus weight.
         process_weight [1.0]: weight of the per-turn process advantage.
-        finetune ["full"]: `"full"` or `"lora"` (peft).
-        lora_r [16], lora_alpha [32], lora_dropout [0.0],
-            lora_target_modules ["all-linear"]: the LoRA adapter.
         seed [0]: seeds tasks, sampling and initialisation.
     Stabilisers:
         filter_void_turns [True]: drop trajectories with a turn that has neither code nor
@@ -97,7 +92,6 @@ class GRPOConfig(Settings):
         report_to [[]]: `"tensorboard"` and/or `"wandb"` (used only when installed).
     """
 
-    model: str | None = None
     env: str = "DeepTool-Math-v0"
     train_data: str | None = None
     env_options: dict[str, Any] = field(default_factory=dict)
@@ -105,8 +99,6 @@ class GRPOConfig(Settings):
     eval_size: int = 0
     eval_every: int = 0
     output_dir: str = "runs/grpo"
-    device: str = "cpu"
-    dtype: str | None = None
     group_size: int = 8
     prompts_per_step: int = 4
     max_turns: int = 4
@@ -133,11 +125,6 @@ class GRPOConfig(Settings):
     kl_coef: float = 0.0
     entropy_coef: float = 0.0
     process_weight: float = 1.0
-    finetune: str = "full"
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.0
-    lora_target_modules: str | list[str] = "all-linear"
     seed: int = 0
     filter_void_turns: bool = True
     max_invalid_turns: int | None = 2
@@ -148,15 +135,15 @@ class GRPOConfig(Settings):
     report_to: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        coerce_floats(self)
+        super().__post_init__()  # coerces floats, checks the policy fields
         positive = ("group_size", "prompts_per_step", "max_turns", "max_tokens_per_turn",
                     "max_tokens_per_episode", "max_steps", "epochs_per_batch",
-                    "gradient_accumulation_steps", "lora_r", "keep_checkpoints")
+                    "gradient_accumulation_steps", "keep_checkpoints")
         non_negative = ("eval_size", "eval_every", "save_every", "rollout_concurrency",
                         "rollout_worker_gpus",
                         "learning_rate", "weight_decay", "max_grad_norm", "clip_low",
                         "clip_high", "kl_coef", "entropy_coef", "process_weight",
-                        "lora_dropout", "llds_coef", "temperature")
+                        "llds_coef", "temperature")
         for name in positive:
             check(name, getattr(self, name), lambda v: v > 0, "a positive integer", int)
         for name in non_negative:
@@ -177,6 +164,5 @@ class GRPOConfig(Settings):
                    "a positive integer or null", int)
         check_choice("generation", self.generation, GENERATION_BACKENDS)
         check_choice("env_vectorization", self.env_vectorization, VECTORIZATION)
-        check_choice("finetune", self.finetune, FINETUNE_MODES)
         for reporter in self.report_to:
             check_choice("report_to", reporter, REPORTERS)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..settings import Settings, check, check_choice, coerce_floats
+from ..settings import check, check_choice
+from ..trainable import PolicySettings
 
-FINETUNE_MODES = ("full", "lora")
 REPORTERS = ("tensorboard", "wandb")
 
 
 @dataclass
-class SFTConfig(Settings):
-    """Settings of one SFT run (defaults in brackets).
+class SFTConfig(PolicySettings):
+    """Settings of one SFT run (defaults in brackets). The policy fields (model, device,
+    dtype, finetune, lora_*) are those of `agents.trainable.PolicySettings`.
 
     Data and model:
         train_file [""]: JSONL of trajectories, one `{"messages": [...]}` per line (what
@@ -21,12 +22,9 @@ class SFTConfig(Settings):
         eval_file [None]: JSONL of held-out trajectories; None holds out `eval_fraction`.
         eval_fraction [0.0]: share of `train_file` held out for evaluation when there
             is no `eval_file` (the last lines of a seeded shuffle).
-        model [None]: model directory, `.gguf` file or hub id; None is the embedded
-            SmolLM2-135M-Instruct.
         output_dir ["runs/sft"]: checkpoints, `metrics.jsonl` and `final/` (the trained
             model in Hugging Face format, LoRA merged, ready for `deeptool-train grpo
             --model` and `deeptool-bench run --agent hf --model`).
-        device ["cpu"], dtype [None]: see `agents.models.load_model`.
         max_length [4096]: longest tokenised trajectory; longer ones are dropped (and
             counted), never cut mid-turn.
     Optimisation:
@@ -39,9 +37,6 @@ class SFTConfig(Settings):
             to `min_lr_ratio` x the peak.
         min_lr_ratio [0.1]: the learning rate's floor, a share of the peak.
         weight_decay [0.0], max_grad_norm [1.0]: AdamW decay; gradient clipping.
-        finetune ["full"]: `"full"` or `"lora"` (peft).
-        lora_r [16], lora_alpha [32], lora_dropout [0.0],
-            lora_target_modules ["all-linear"]: the LoRA adapter.
         seed [0]: seeds the data order and initialisation.
     Bookkeeping:
         eval_every [0]: evaluate every this many steps (0: at the start and the end).
@@ -54,10 +49,7 @@ class SFTConfig(Settings):
     train_file: str = ""
     eval_file: str | None = None
     eval_fraction: float = 0.0
-    model: str | None = None
     output_dir: str = "runs/sft"
-    device: str = "cpu"
-    dtype: str | None = None
     max_length: int = 4096
     epochs: int = 2
     max_steps: int = 0
@@ -68,11 +60,6 @@ class SFTConfig(Settings):
     min_lr_ratio: float = 0.1
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
-    finetune: str = "full"
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.0
-    lora_target_modules: str | list[str] = "all-linear"
     seed: int = 0
     eval_every: int = 0
     save_every: int = 0
@@ -81,22 +68,21 @@ class SFTConfig(Settings):
     report_to: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        coerce_floats(self)
+        super().__post_init__()  # coerces floats, checks the policy fields
         if not self.train_file:
             raise ValueError("train_file is required: a JSONL of trajectories "
                              "(e.g. written by `deeptool-train synth`)")
         for name in ("max_length", "epochs", "batch_size", "gradient_accumulation_steps",
-                     "lora_r", "keep_checkpoints"):
+                     "keep_checkpoints"):
             check(name, getattr(self, name), lambda v: v > 0, "a positive integer", int)
         for name in ("max_steps", "eval_every", "save_every"):
             check(name, getattr(self, name), lambda v: v >= 0, "an integer >= 0", int)
-        for name in ("learning_rate", "weight_decay", "max_grad_norm", "lora_dropout"):
+        for name in ("learning_rate", "weight_decay", "max_grad_norm"):
             check(name, getattr(self, name), lambda v: v >= 0, "a number >= 0", float)
         for name in ("eval_fraction", "warmup_ratio", "min_lr_ratio"):
             check(name, getattr(self, name), lambda v: 0 <= v < 1, "in [0, 1)", float)
         if self.gradient_accumulation_steps > self.batch_size:
             raise ValueError(f"gradient_accumulation_steps ({self.gradient_accumulation_steps})"
                              f" cannot exceed batch_size ({self.batch_size})")
-        check_choice("finetune", self.finetune, FINETUNE_MODES)
         for reporter in self.report_to:
             check_choice("report_to", reporter, REPORTERS)
