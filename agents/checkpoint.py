@@ -104,25 +104,28 @@ def save_checkpoint(output_dir: str | os.PathLike, step: int, model: Any, optimi
 
 
 def save_final_model(output_dir: str | os.PathLike, model: Any, tokenizer: Any, *,
-                     lora: bool) -> Path:
+                     lora: bool, rank: int = 0, world: int = 1) -> Path:
     """The trained model in Hugging Face format at `output_dir/final`, for the next stage
     (`deeptool-train grpo --model`, `deeptool-bench run --model`): a LoRA adapter is
-    merged into a copy of the base weights. Written to a staging directory and renamed,
-    so `final/` is never half-written."""
+    merged into a copy of the base weights. Rank 0 writes it to a staging directory and
+    renames it, so `final/` is never half-written; the other ranks wait for it."""
     target = Path(output_dir) / "final"
-    if lora:
-        import copy
+    if rank == 0:
+        if lora:
+            import copy
 
-        model = copy.deepcopy(model).merge_and_unload()
-    staging = Path(tempfile.mkdtemp(prefix=".final-", dir=Path(output_dir)))
-    try:
-        model.save_pretrained(staging)
-        tokenizer.save_pretrained(staging)
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+            model = copy.deepcopy(model).merge_and_unload()
+        staging = Path(tempfile.mkdtemp(prefix=".final-", dir=Path(output_dir)))
+        try:
+            model.save_pretrained(staging)
+            tokenizer.save_pretrained(staging)
+            if target.exists():
+                shutil.rmtree(target)
+            staging.rename(target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    if world > 1:
+        torch.distributed.barrier()
     return target
 
 

@@ -92,3 +92,15 @@ def rank_device(device: str, world: int) -> str:
     if world > 1 and device.startswith("cuda"):
         return f"cuda:{os.environ.get('LOCAL_RANK', '0')}"
     return device
+
+
+def optimisation(model: Any, *, learning_rate: float, weight_decay: float,
+                 world: int) -> tuple[list[Any], Any, Any]:
+    """(trained parameters, their AdamW optimiser, the module to run forward passes on:
+    the model itself, or its DistributedDataParallel wrapper when world > 1)."""
+    import torch
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimiser = torch.optim.AdamW(params, lr=learning_rate, weight_decay=weight_decay)
+    wrapped = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    return params, optimiser, wrapped

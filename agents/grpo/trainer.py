@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from .. import checkpoint
-from ..trainable import init_distributed, load_trainable, rank_device
+from ..trainable import init_distributed, load_trainable, optimisation, rank_device
 from .config import GRPOConfig
 from .loss import grpo_loss, micro_batches, token_logprobs, training_samples
 from .ray_rollout import RayRollouts
@@ -74,12 +74,9 @@ class GRPOTrainer:
         self.ref_model = None
         if config.kl_coef > 0 and config.finetune == "full":
             self.ref_model = copy.deepcopy(self.model).requires_grad_(False)
-        self.params = [p for p in self.model.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.AdamW(self.params, lr=config.learning_rate,
-                                           weight_decay=config.weight_decay)
-        self.train_model = self.model
-        if self.world > 1:
-            self.train_model = torch.nn.parallel.DistributedDataParallel(self.model)
+        self.params, self.optimizer, self.train_model = optimisation(
+            self.model, learning_rate=config.learning_rate,
+            weight_decay=config.weight_decay, world=self.world)
         self.task_rng = np.random.default_rng(config.seed + self.rank)
         self.step = 0
         if config.resume_from:
@@ -262,14 +259,10 @@ class GRPOTrainer:
         return path
 
     def save_final(self) -> Path:
-        """The trained policy at `output_dir/final` (see `checkpoint.save_final_model`),
-        for `deeptool-bench run --model` and further training."""
-        if self.rank == 0:
-            checkpoint.save_final_model(self.output_dir, self.model, self.tokenizer,
-                                        lora=self.config.finetune == "lora")
-        if self.world > 1:
-            torch.distributed.barrier()
-        return self.output_dir / "final"
+        """The trained policy at `output_dir/final` (see `checkpoint.save_final_model`)."""
+        return checkpoint.save_final_model(self.output_dir, self.model, self.tokenizer,
+                                           lora=self.config.finetune == "lora",
+                                           rank=self.rank, world=self.world)
 
     def _resume(self, resume_from: str) -> None:
         path = checkpoint.resolve_checkpoint(self.output_dir, resume_from)

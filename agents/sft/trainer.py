@@ -24,7 +24,7 @@ import torch
 
 from .. import checkpoint
 from ..grpo.loss import micro_batches, token_logprobs
-from ..trainable import init_distributed, load_trainable, rank_device
+from ..trainable import init_distributed, load_trainable, optimisation, rank_device
 from .config import SFTConfig
 from .data import SFTData, epoch_order, read_trajectories, split_eval, tokenize
 
@@ -57,12 +57,9 @@ class SFTTrainer:
             config, model=model, tokenizer=tokenizer,
             device=rank_device(config.device, self.world))
         self.train_data, self.eval_data = self._load_data()
-        self.params = [p for p in self.model.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.AdamW(self.params, lr=config.learning_rate,
-                                           weight_decay=config.weight_decay)
-        self.train_model = self.model
-        if self.world > 1:
-            self.train_model = torch.nn.parallel.DistributedDataParallel(self.model)
+        self.params, self.optimizer, self.train_model = optimisation(
+            self.model, learning_rate=config.learning_rate,
+            weight_decay=config.weight_decay, world=self.world)
         self.steps_per_epoch = math.ceil(len(self.train_data) / config.batch_size)
         self.total_steps = config.max_steps or config.epochs * self.steps_per_epoch
         self.step = 0
@@ -200,14 +197,10 @@ class SFTTrainer:
         return path
 
     def save_final(self) -> Path:
-        """The trained model at `output_dir/final` (see `checkpoint.save_final_model`)."""
-        target = self.output_dir / "final"
-        if self.rank == 0:
-            checkpoint.save_final_model(self.output_dir, self.model, self.tokenizer,
-                                        lora=self.config.finetune == "lora")
-        if self.world > 1:
-            torch.distributed.barrier()
-        return target
+        """The trained policy at `output_dir/final` (see `checkpoint.save_final_model`)."""
+        return checkpoint.save_final_model(self.output_dir, self.model, self.tokenizer,
+                                           lora=self.config.finetune == "lora",
+                                           rank=self.rank, world=self.world)
 
     def _resume(self, resume_from: str) -> None:
         path = checkpoint.resolve_checkpoint(self.output_dir, resume_from)
