@@ -75,7 +75,7 @@ class DeepToolMathEnv(gym.Env[str, str]):
             self.task = self.tasks[index]
         self._new_session()
         self.perturber.reset(int(self.np_random.integers(2**62)))
-        self.rewards.reset(self.task.solution)
+        self.rewards.reset(self.task.solution, problem=self.task.problem)
         system = protocol.system_prompt(self.config.max_turns)
         user = protocol.USER_TEMPLATE.format(problem=self.task.problem)
         self.messages = [{"role": "system", "content": system},

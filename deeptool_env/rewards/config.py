@@ -28,8 +28,10 @@ class RewardConfig:
     trust_penalty: float = 0.1
     grounding: float = 0.1
     reference: float = 0.05
+    call_cost: float = 0.01
     budget_calls: int = 4
     budget_cost: float = 0.03
+    max_printed_values: int = 10
     process_cap: float = 0.4
     process_floor: float = 0.4
 
@@ -52,7 +54,7 @@ class RewardConfig:
 PRESETS: dict[str, RewardConfig] = {
     "deeptool": RewardConfig(),
     "outcome": RewardConfig(**{f.name: 0.0 for f in fields(RewardConfig)
-                               if f.name not in ("outcome", "budget_calls")}),
+                               if f.name not in ("outcome", "budget_calls", "max_printed_values")}),
 }
 
 

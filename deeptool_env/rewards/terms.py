@@ -3,7 +3,8 @@
 Lenient on the thinking, strict on the action. Every term looks at one turn (`Turn`) and
 what the episode has done so far (`History`), and returns a signed amount already
 multiplied by its weight in `RewardConfig`. Terms use the *clean* tool result (what really
-ran), never the perturbed text the agent was shown.
+ran), never the perturbed text the agent was shown. What a code turn earns is only held:
+`settlement.py` pays it once the answer shows which calls it was derived from.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import ast
 from dataclasses import dataclass, field
 
 from .config import RewardConfig
+from .dataflow import Call, answer_is_computed, contributing, relates_to_problem
 from .values import canonical_values, informative
 
 FAILED = frozenset({"error", "timeout", "memory", "killed", "output_limit", "sandbox_error"})
@@ -41,6 +43,8 @@ class History:
     previous: Turn | None = None
     tool_calls: int = 0
     reference: set[str] = field(default_factory=set)  # informative values of the solution
+    problem: set[str] = field(default_factory=set)  # numbers of the problem statement
+    calls: list[Call] = field(default_factory=list)  # data-flow facts of each code turn
 
 
 def normalise_code(code: str) -> str:
@@ -114,24 +118,31 @@ def grounding_term(turn: Turn, history: History, w: RewardConfig) -> float:
     if turn.kind != "answer" or not turn.answer:
         return 0.0
     values = canonical_values(turn.answer)
-    if values:
-        return w.grounding if values <= history.produced else 0.0
-    return 0.0
+    if not answer_is_computed(history.calls, values):
+        return 0.0
+    used = contributing(history.calls, values)
+    return w.grounding if relates_to_problem(history.calls, used, history.problem) else 0.0
 
 
 def reference_term(turn: Turn, history: History, w: RewardConfig) -> float:
     """+reference when the code's real output contains an informative value of the task's
-    reference solution (intermediate or final)."""
+    reference solution (intermediate or final), unless it printed more than
+    `max_printed_values` of them (a list of candidates)."""
     if turn.kind != "code" or turn.status != "ok" or not history.reference:
         return 0.0
-    return w.reference if informative(canonical_values(turn.stdout)) & history.reference else 0.0
+    printed = informative(canonical_values(turn.stdout))
+    if len(printed) > w.max_printed_values:
+        return 0.0
+    return w.reference if printed & history.reference else 0.0
 
 
 def budget_term(turn: Turn, history: History, w: RewardConfig) -> float:
-    """A small cost for every tool call beyond `budget_calls` (as in OTC)."""
+    """`call_cost` for every tool call, plus `budget_cost` beyond `budget_calls` (as in OTC).
+    A call the answer does not use earns nothing, so it is always a net loss."""
     if turn.kind != "code":
         return 0.0
-    return -w.budget_cost if history.tool_calls + 1 > w.budget_calls else 0.0
+    beyond = history.tool_calls + 1 > w.budget_calls
+    return -w.call_cost - (w.budget_cost if beyond else 0.0)
 
 
 TERMS = {

@@ -7,7 +7,7 @@ from fractions import Fraction
 
 _NUMBER = re.compile(
     r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s*/\s*\d+)?(?![\w])"
-    r"|\\frac\{(-?\d+)\}\{(\d+)\}"
+    r"|(-?)\s*\\[dt]?frac\{(-?\d+)\}\{(\d+)\}"
 )
 _MAX_DIGITS = 4000
 
@@ -25,11 +25,13 @@ def _canonical(token: str) -> str | None:
 
 def canonical_values(text: str) -> set[str]:
     """Every number in `text` as a canonical string: `007` -> `7`, `1,000` -> `1000`,
-    `2.50` -> `5/2`, `\\frac{6}{4}` -> `3/2`."""
+    `2.50` -> `5/2`, `\\frac{6}{4}` -> `3/2`, `-\\frac{3}{4}` -> `-3/4`."""
     found = set()
     for match in _NUMBER.finditer(text):
-        if match.group(1) is not None:
-            value = _canonical(f"{match.group(1)}/{match.group(2)}")
+        if match.group(2) is not None:
+            numerator = match.group(2).removeprefix("-")
+            negative = bool(match.group(1)) != match.group(2).startswith("-")
+            value = _canonical(f"{'-' if negative else ''}{numerator}/{match.group(3)}")
         else:
             value = _canonical(match.group(0))
         if value is not None:
