@@ -114,7 +114,7 @@ def test_bad_input_gives_clear_errors():
 
 
 def test_subprocess_backend_warns_that_it_is_weaker():
-    with pytest.warns(RuntimeWarning, match="only applies rlimits"):
+    with pytest.warns(RuntimeWarning, match="does not isolate files or network"):
         sandbox.create("subprocess").close()
 
 

@@ -9,6 +9,7 @@ from abc import ABC, abstractmethod
 from dataclasses import replace
 
 from .config import SandboxConfig
+from .output import clean_text
 from .result import ExecResult
 
 RESTART_NOTICE = (
@@ -85,12 +86,12 @@ class Session(_Closeable):
                 raise SandboxClosedError("this session is closed; open a new one")
             started = time.perf_counter()
             notice = ""
-            if self._lost_reason is not None:
-                notice = RESTART_NOTICE.format(reason=self._lost_reason)
-                self._stop()
-                self._started = False
-                self._lost_reason = None
             try:
+                if self._lost_reason is not None:
+                    notice = RESTART_NOTICE.format(reason=self._lost_reason)
+                    self._lost_reason = None
+                    self._started = False
+                    self._stop()
                 if not self._started:
                     self._start()
                     self._started = True
@@ -98,6 +99,8 @@ class Session(_Closeable):
             except SandboxClosedError:
                 raise
             except Exception as exc:  # a backend failure is a result, never a crash
+                self._started = False
+                self._safe_stop()
                 result = ExecResult(status="sandbox_error", stderr=f"[sandbox] {exc}\n")
             if self._closed:
                 result = replace(result, status="killed", exit_code=None,
@@ -105,14 +108,22 @@ class Session(_Closeable):
             if result.state_lost:
                 self._lost_reason = result.status
             wall_ms = (time.perf_counter() - started) * 1000.0
-            return replace(result, stderr=notice + result.stderr, wall_ms=wall_ms)
+            # Text from the sandbox is made encodable here, once, for every backend.
+            return replace(result, stdout=clean_text(result.stdout),
+                           stderr=clean_text(notice + result.stderr), wall_ms=wall_ms)
+
+    def _safe_stop(self) -> None:
+        try:
+            self._stop()
+        except Exception:  # `_stop` must not raise; a bug there must not leak into callers
+            pass
 
     def close(self) -> None:
         """Kill the interpreter and free its resources. Safe to call twice, or mid-run."""
         if self._closed:
             return
         self._closed = True
-        self._stop()
+        self._safe_stop()
 
 
 class Sandbox(_Closeable):
@@ -153,6 +164,11 @@ class Sandbox(_Closeable):
         self._closed = True
         with self._sessions_lock:
             sessions = list(self._sessions)
-        for session in sessions:
-            session.close()
-        self._shutdown()
+        try:
+            for session in sessions:
+                try:
+                    session.close()
+                except Exception:
+                    pass
+        finally:
+            self._shutdown()

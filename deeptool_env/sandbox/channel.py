@@ -3,11 +3,19 @@
 Every backend gives its worker a control socket and two output streams (fds 1 and 2); this
 class speaks the worker's frame protocol (see `worker.py`) over them, so the result
 semantics are the same whatever isolates the worker.
+
+The host trusts nothing the worker writes: the worker runs the cell's code in its own
+process, so any frame may be forged. Frames are bounded in size, a result must answer the
+current cell's random id with well-typed fields, and any other frame is a protocol violation
+that stops the session (`sandbox_error`), never an exception in the caller. Every send and
+receive has a deadline. Facts the host acts on (which processes to kill, how the
+interpreter died) come from the backend (`kill`, `exit_status`), never from the worker.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import selectors
 import signal
 import socket
@@ -16,13 +24,20 @@ from collections.abc import Callable
 
 from .base import Session
 from .config import SandboxConfig
-from .output import CappedBuffer
+from .output import CappedBuffer, head_tail
 from .result import ExecResult
-from .worker import FrameReader, send_frame
+from .worker import FrameReader, encode_frame
+
+# What a worker's result may say; anything else is a protocol violation.
+WORKER_STATUSES = frozenset({"ok", "error", "memory"})
 
 
 class WorkerStartError(RuntimeError):
     """The worker did not come up."""
+
+
+class ProtocolViolation(Exception):
+    """The worker sent something an honest worker never sends."""
 
 
 def _signal_name(number: int) -> str:
@@ -43,70 +58,85 @@ def _read_available(read: Callable[[int], bytes]) -> bytes | None:
     return data or None
 
 
+def frame_limit(config: SandboxConfig) -> int:
+    """Largest frame the host accepts from a worker: a result whose traceback is cut to the
+    output cap, JSON-escaped (at most 12 bytes a character), plus room for the envelope."""
+    return 12 * config.max_output_chars + 65536
+
+
+def _valid_result(frame: dict, cell_id: int) -> bool:
+    return (frame.get("op") == "result" and frame.get("id") == cell_id
+            and frame.get("status") in WORKER_STATUSES
+            and isinstance(frame.get("traceback"), str)
+            and (frame.get("exit_code") is None or type(frame.get("exit_code")) is int))
+
+
 class WorkerChannel:
     """Talks to one running worker.
 
     Args:
         ctrl: connected control socket (frames both ways).
         out_fd, err_fd: read ends of the worker's stdout and stderr.
-        kill: kills the worker and everything it started (must be idempotent).
-        exit_status: returns the worker's exit status once it has died (negative = signal),
-            or None if unknown; used when no `exited` frame explains a lost connection.
+        kill: kills the worker and everything it started (idempotent, never raises).
+        exit_status: the worker's exit status once it has died (negative = signal), or None
+            if unknown; from the backend, never from the worker.
+        pause, resume: stop every process of the session between cells and let them run
+            again (a cgroup freezer); no-ops where the backend has none.
     """
 
     def __init__(self, ctrl: socket.socket, out_fd: int, err_fd: int, config: SandboxConfig,
                  kill: Callable[[], None],
-                 exit_status: Callable[[], int | None] = lambda: None) -> None:
+                 exit_status: Callable[[], int | None] = lambda: None,
+                 pause: Callable[[], None] = lambda: None,
+                 resume: Callable[[], None] = lambda: None) -> None:
         self.ctrl, self.out_fd, self.err_fd = ctrl, out_fd, err_fd
         self.config = config
-        self._kill = kill
-        self._exit_status = exit_status
-        self._frames = FrameReader()
-        self._pending: list[dict] = []
-        self.exited: dict | None = None
-        self.worker_pid: int | None = None
-        self.session_pid: int | None = None
+        self._kill, self._exit_status = kill, exit_status
+        self._pause, self._resume = pause, resume
+        self._frames = FrameReader(max_frame=frame_limit(config))
         for fd in (out_fd, err_fd):
             os.set_blocking(fd, False)
         ctrl.setblocking(False)
 
-    # -- frames ------------------------------------------------------------------------
-
-    def _read_ctrl(self) -> bool:
-        """Read available control bytes; False once the connection is closed."""
+    def _read_frames(self) -> list[dict] | None:
+        """Frames now available on the control socket; None once it is closed."""
         data = _read_available(self.ctrl.recv)
         if data is None:
-            return False
-        for frame in self._frames.feed(data):
-            if frame.get("op") == "exited":
-                self.exited = frame
-            elif frame.get("op") == "started":
-                self.session_pid = frame.get("pid")
-            else:
-                self._pending.append(frame)
-        return True
-
-    def _next_frame(self) -> dict | None:
-        return self._pending.pop(0) if self._pending else None
+            return None
+        try:
+            frames = self._frames.feed(data)
+        except ValueError as exc:
+            raise ProtocolViolation(str(exc)) from None
+        if any(not isinstance(frame, dict) for frame in frames):
+            raise ProtocolViolation("a frame is not a JSON object")
+        return frames
 
     def wait_ready(self, timeout_s: float) -> None:
-        """Wait for the worker's `ready` frame."""
+        """Wait for the worker's `ready` frame, then pause the session until its first cell."""
         deadline = time.monotonic() + timeout_s
         with selectors.DefaultSelector() as sel:
             sel.register(self.ctrl, selectors.EVENT_READ)
             while True:
-                frame = self._next_frame()
-                if frame is not None and frame.get("op") == "ready":
-                    self.worker_pid = frame.get("pid")
-                    return
-                if frame is not None and frame.get("op") == "error":
-                    raise WorkerStartError(frame.get("message", "worker failed to start"))
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise WorkerStartError(f"worker did not start within {timeout_s:.0f} s")
-                if sel.select(remaining) and not self._read_ctrl() and not self._pending:
-                    detail = self._death_detail()
-                    raise WorkerStartError(f"worker died while starting{detail}")
+                if not sel.select(remaining):
+                    continue
+                try:
+                    frames = self._read_frames()
+                except ProtocolViolation as exc:
+                    raise WorkerStartError(f"worker broke the protocol: {exc}") from None
+                if frames is None:
+                    raise WorkerStartError(f"worker died while starting{self._death_detail()}")
+                if not frames:
+                    continue
+                first = frames[0]
+                if first.get("op") == "error":
+                    raise WorkerStartError(str(first.get("message", "worker failed to start")))
+                if first.get("op") != "ready" or len(frames) > 1:
+                    raise WorkerStartError("worker broke the protocol while starting")
+                self._pause()
+                return
 
     def kill(self) -> None:
         """Kill the worker and everything it started."""
@@ -118,46 +148,65 @@ class WorkerChannel:
         """Run one cell and return its result (wall_ms is left to the caller)."""
         cap = self.config.max_output_chars
         out, err = CappedBuffer(cap), CappedBuffer(cap)
-        hard_limit = cap * self.config.hard_output_factor
-        ctrl_open = True
-        try:
-            self.ctrl.setblocking(True)
-            send_frame(self.ctrl, {"op": "run", "code": code})
-        except OSError:
-            ctrl_open = False
-        finally:
-            self.ctrl.setblocking(False)
+        cell_id = secrets.randbits(62)
+        request = encode_frame({"op": "run", "id": cell_id, "code": code, "max_chars": cap})
         deadline = time.monotonic() + timeout_s
-        result: dict | None = None
-        stop_reason: str | None = None
+        self._resume()
+        try:
+            frame, stop_reason = self._converse(request, cell_id, deadline, out, err)
+        except ProtocolViolation as exc:
+            frame, stop_reason = None, f"protocol: {exc}"
+        if stop_reason is not None:
+            self._kill()
+        else:
+            self._pause()
+        hard_limit = cap * self.config.hard_output_factor
+        for fd, buf in ((self.out_fd, out), (self.err_fd, err)):
+            self._drain(fd, buf, limit=4 * hard_limit)
+        return self._build_result(frame, stop_reason, timeout_s, out, err)
+
+    def _converse(self, request: bytes, cell_id: int, deadline: float, out: CappedBuffer,
+                  err: CappedBuffer) -> tuple[dict | None, str | None]:
+        """Send the cell and wait for its result: (result frame or None, stop reason)."""
+        hard_limit = self.config.max_output_chars * self.config.hard_output_factor
+        unsent = memoryview(request)
         with selectors.DefaultSelector() as sel:
             sel.register(self.out_fd, selectors.EVENT_READ, out)
             sel.register(self.err_fd, selectors.EVENT_READ, err)
-            if ctrl_open:
-                sel.register(self.ctrl, selectors.EVENT_READ, None)
-            while result is None and ctrl_open:
+            sel.register(self.ctrl, selectors.EVENT_READ | selectors.EVENT_WRITE, None)
+            while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    stop_reason = "timeout"
-                    break
-                for key, _ in sel.select(min(remaining, 1.0)):
-                    if key.data is None:
-                        if not self._read_ctrl():
-                            ctrl_open = False
-                            sel.unregister(self.ctrl)
-                    elif not self._drain(key.fd, key.data):
-                        sel.unregister(key.fd)
-                frame = self._next_frame()
-                if frame is not None and frame.get("op") == "result":
-                    result = frame
+                    return None, "timeout"
+                for key, events in sel.select(min(remaining, 1.0)):
+                    if key.data is not None:
+                        if not self._drain(key.fd, key.data):
+                            sel.unregister(key.fd)
+                        continue
+                    if events & selectors.EVENT_WRITE and unsent:
+                        unsent = self._send_some(unsent)
+                        if not unsent:
+                            sel.modify(self.ctrl, selectors.EVENT_READ, None)
+                    if events & selectors.EVENT_READ:
+                        frames = self._read_frames()
+                        if frames is None:
+                            return None, None  # the worker died: `_build_result` says how
+                        if frames:
+                            if unsent or len(frames) > 1 or not _valid_result(frames[0],
+                                                                               cell_id):
+                                raise ProtocolViolation("unexpected or malformed frame")
+                            return frames[0], None
                 if out.total_bytes + err.total_bytes > hard_limit:
-                    stop_reason = "output_limit"
-                    break
-        if stop_reason is not None:
-            self._kill()
-        for fd, buf in ((self.out_fd, out), (self.err_fd, err)):
-            self._drain(fd, buf, limit=4 * hard_limit)
-        return self._build_result(result, stop_reason, timeout_s, out, err)
+                    return None, "output_limit"
+
+    def _send_some(self, unsent: memoryview) -> memoryview:
+        try:
+            sent = self.ctrl.send(unsent)
+        except (BlockingIOError, InterruptedError):
+            return unsent
+        except OSError:
+            return unsent[len(unsent):]  # the worker is gone; its death is read next
+        return unsent[sent:]
 
     def _drain(self, fd: int, buf: CappedBuffer, limit: int | None = None) -> bool:
         """Read what is available from `fd`; False at end of file."""
@@ -174,15 +223,8 @@ class WorkerChannel:
                 return True
         return True
 
-    def _exit_code(self) -> int | None:
-        """The worker's exit status (negative = signal), from the keeper or the backend."""
-        if self.exited is not None:
-            sig = self.exited.get("signal")
-            return -sig if sig else self.exited.get("code")
-        return self._exit_status()
-
     def _death_detail(self) -> str:
-        status = self._exit_code()
+        status = self._exit_status()
         if status is None:
             return ""
         if status < 0:
@@ -193,6 +235,11 @@ class WorkerChannel:
                       out: CappedBuffer, err: CappedBuffer) -> ExecResult:
         stdout, out_cut = out.text()
         stderr, err_cut = err.text()
+        if frame is not None:
+            stderr += frame["traceback"]
+        cap = self.config.max_output_chars
+        if len(stderr) > cap:
+            stderr, err_cut = head_tail(stderr, cap), True
         truncated = out_cut or err_cut
         if stop_reason == "timeout":
             message = (f"[sandbox] TimeoutError: the cell did not finish within {timeout_s:g} s "
@@ -203,19 +250,20 @@ class WorkerChannel:
                        f"the {self.config.max_output_chars}-character output cap; it was "
                        "stopped.\n")
             return ExecResult("output_limit", stdout, stderr + message, None, 0.0, True)
+        if stop_reason is not None:
+            message = ("[sandbox] the session broke the sandbox's protocol "
+                       f"({stop_reason.removeprefix('protocol: ')}); it was stopped.\n")
+            return ExecResult("sandbox_error", stdout, stderr + message, None, 0.0, truncated)
         if frame is None:
             return self._death_result(stdout, stderr, truncated)
-        status = frame.get("status", "sandbox_error")
-        stderr = stderr + frame.get("traceback", "")
-        return ExecResult(status, stdout, stderr, frame.get("exit_code"), 0.0, truncated)
+        return ExecResult(frame["status"], stdout, stderr, frame.get("exit_code"), 0.0,
+                          truncated)
 
     def _death_result(self, stdout: str, stderr: str, truncated: bool) -> ExecResult:
         """The worker vanished mid-cell: say why, as precisely as the exit status allows."""
-        deadline = time.monotonic() + 1.0
-        while self.exited is None and time.monotonic() < deadline and self._read_ctrl():
-            time.sleep(0.005)
+        self._kill()  # whatever it left behind goes with it
         detail = self._death_detail()
-        status_code = self._exit_code()
+        status_code = self._exit_status()
         status = "killed"
         if status_code == -signal.SIGXCPU:
             status = "timeout"

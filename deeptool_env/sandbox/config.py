@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
 BACKENDS = ("local", "docker", "subprocess")
+CGROUP_MODES = ("auto", "required", "off")
 
 
 @dataclass(frozen=True)
@@ -17,10 +19,23 @@ class SandboxConfig:
             (a container per session) or "subprocess" (a plain `python -I` per session with
             rlimits only; weaker, for platforms without namespaces).
         timeout_s: default wall-clock limit of one `run`.
-        memory_mb: address-space limit of the session's interpreter (RLIMIT_AS / container).
+        memory_mb: memory of the session. `local` and `subprocess` (with cgroups): every
+            process of the session together, tmpfs files, shared memory and memfds included
+            (plus each process's address space is capped by RLIMIT_AS, so one large
+            allocation is a MemoryError); `docker`: the container's memory limit.
         max_output_chars: stdout and stderr are each cut to this many characters (head and
             tail kept) while the cell runs.
-        max_processes: processes the session may have at once (RLIMIT_NPROC / pids limit).
+        max_processes: processes and threads the session may have at once (the cgroup's
+            pids limit, and RLIMIT_NPROC of the session's own uid).
+        max_files: files and directories the session may create in each of its tmpfs
+            mounts (/tmp, /dev/shm): `nr_inodes`, so kernel memory cannot be pinned by
+            millions of empty files (`local`).
+        cpus: CPU cores the session may use at once (CFS quota of its cgroup / container).
+        cgroups: per-session cgroups for `local` and `subprocess`: "auto" (default) uses them
+            when this machine allows (root, v1 or v2; `deeptool-sandbox check` says which)
+            and warns once when not; "required" refuses to start without them; "off" never
+            uses them (weaker: memory is then per process, nothing freezes sessions between
+            cells).
         network: give the session a network. False (default) leaves only a down loopback.
         preload: modules imported once in the warm server so cells do not pay their import.
         max_file_mb: largest file a cell may write (RLIMIT_FSIZE), and the size of its tmpfs.
@@ -41,6 +56,9 @@ class SandboxConfig:
     max_processes: int = 32
     network: bool = False
     preload: tuple[str, ...] = ("math", "numpy", "sympy")
+    max_files: int = 16384
+    cpus: float = 1.0
+    cgroups: str = "auto"
     max_file_mb: int = 64
     max_open_files: int = 256
     cpu_s_per_session: int = 600
@@ -53,12 +71,22 @@ class SandboxConfig:
             raise ValueError(
                 f"unknown sandbox backend {self.backend!r}; choose one of {BACKENDS}"
             )
-        for name in ("timeout_s", "memory_mb", "max_output_chars", "max_processes",
+        if self.cgroups not in CGROUP_MODES:
+            raise ValueError(f"SandboxConfig.cgroups must be one of {CGROUP_MODES}, "
+                             f"got {self.cgroups!r}")
+        for name in ("timeout_s", "cpus"):
+            value = getattr(self, name)
+            if (not isinstance(value, (int, float)) or isinstance(value, bool)
+                    or not math.isfinite(value) or value <= 0):
+                raise ValueError(f"SandboxConfig.{name} must be a positive finite number, "
+                                 f"got {value!r}")
+        for name in ("memory_mb", "max_output_chars", "max_processes", "max_files",
                      "max_file_mb", "max_open_files", "cpu_s_per_session",
                      "hard_output_factor"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"SandboxConfig.{name} must be a positive number, got {value!r}")
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"SandboxConfig.{name} must be a positive integer, "
+                                 f"got {value!r}")
         if isinstance(self.preload, str):
             object.__setattr__(self, "preload", (self.preload,))
         object.__setattr__(self, "preload", tuple(self.preload))

@@ -4,38 +4,44 @@ It imports the preload modules once (numpy, sympy, ...), then forks one isolated
 per request, so a session starts in milliseconds with those modules already in memory.
 For each session:
 
-    server ── fork ──> keeper (root, host PID namespace): unshare namespaces, build the
-                        root file system, fork the session, report its pid and, when it
-                        dies, how (`exited` frame), then exit.
-                  └── fork ──> session (PID 1 of a new PID namespace): /proc, rlimits,
-                               own unprivileged uid, empty environment, then the worker
-                               loop. Killing it kills every process the cell started.
+    server ── fork ──> keeper (root, host PID namespace): unshare namespaces, bound SysV
+                        IPC, build the root file system, fork the session, report its pid,
+                        then watch it: on the host's word (or the host's death: end of file)
+                        it kills the session; when the session dies it reports how
+                        (`exited` frame), then exits.
+                  └── fork ──> session (PID 1 of a new PID namespace): join its cgroups,
+                               /proc, rlimits, the uid the host leased, empty environment,
+                               seccomp filter, then the worker loop. Killing it kills every
+                               process of its PID namespace.
 
-The host sends `{"op": "spawn"}` on a SOCK_SEQPACKET socket with three fds attached (the
-session's control socket and the write ends of its stdout/stderr pipes).
+The host sends `{"op": "spawn", "uid": U, "cgroup_procs": [...]}` on a SOCK_SEQPACKET
+socket with four fds attached: the session's control socket, the write ends of its
+stdout/stderr pipes, and the keeper's own socket. The session never holds the keeper's
+socket, so nothing it writes can pass for the keeper's facts.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import socket
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import isolation  # noqa: E402  (a sibling module; this file runs as a script)
+import cgroups  # noqa: E402  (sibling modules; this file runs as a script)
+import isolation  # noqa: E402
+import seccomp_filter  # noqa: E402
 import worker  # noqa: E402
 
 del sys.path[0]
 
-# First uid of the per-session range: a session's uid is UID_BASE + its keeper's pid, so no
-# two live sessions share a uid (and RLIMIT_NPROC) even across sandboxes.
-UID_BASE = 1_000_000
 
-
-def _session(ctrl: socket.socket, out_fd: int, err_fd: int, uid: int, cfg: dict) -> None:
+def _session(ctrl: socket.socket, out_fd: int, err_fd: int, procs_fds: list[int], uid: int,
+             cfg: dict) -> None:
     """First process of the new PID namespace: finish isolation and serve cells."""
+    cgroups.join(procs_fds)  # first: everything below is charged to the session
     os.setsid()
     isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL)
     isolation.enter_pid_namespace_as_init()
@@ -53,45 +59,62 @@ def _session(ctrl: socket.socket, out_fd: int, err_fd: int, uid: int, cfg: dict)
         file_bytes=cfg["max_file_mb"] * 2**20, open_files=cfg["max_open_files"])
     isolation.drop_privileges(uid)
     isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL)  # cleared by setuid
+    if cfg["seccomp"]:
+        seccomp_filter.install(bytes.fromhex(cfg["seccomp"]))
     worker.serve(ctrl)
 
 
-def _keeper(fds: list[int], cfg: dict, paths: list[str]) -> None:
-    """Set up the namespaces, start the session, report how it ends. Never returns."""
+def _keeper(fds: list[int], request: dict, cfg: dict, paths: list[str]) -> None:
+    """Set up the namespaces, start the session, watch it. Never returns."""
     ctrl = socket.socket(fileno=fds[0])
+    host = socket.socket(fileno=fds[3])
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() == 1:
-            os._exit(1)
-        uid = UID_BASE + os.getpid()
+        procs_fds = [os.open(path, os.O_WRONLY) for path in request["cgroup_procs"]]
         flags = (isolation.CLONE_NEWNS | isolation.CLONE_NEWPID | isolation.CLONE_NEWIPC
                  | isolation.CLONE_NEWUTS)
         if not cfg["network"]:
             flags |= isolation.CLONE_NEWNET
         isolation.unshare(flags)
         isolation.sethostname("sandbox")
-        isolation.build_root(paths, cfg["max_file_mb"])
+        isolation.limit_ipc(cfg["memory_mb"] * 2**20)
+        isolation.build_root(paths, cfg["max_file_mb"], cfg["max_files"])
         child = os.fork()
         if child == 0:
             try:
-                _session(ctrl, fds[1], fds[2], uid, cfg)
+                _session(ctrl, fds[1], fds[2], procs_fds, int(request["uid"]), cfg)
             except BaseException as exc:
                 _report_error(ctrl, f"session setup failed: {exc}")
             os._exit(0)
-        os.close(fds[1])
-        os.close(fds[2])
-        worker.send_frame(ctrl, {"op": "started", "pid": child})
-        _, status = os.waitpid(child, 0)
-        frame = {"op": "exited", "signal": None, "code": None}
-        if os.WIFSIGNALED(status):
-            frame["signal"] = os.WTERMSIG(status)
-        else:
-            frame["code"] = os.WEXITSTATUS(status)
-        worker.send_frame(ctrl, frame)
+        for fd in [*procs_fds, fds[1], fds[2]]:
+            os.close(fd)
+        ctrl.close()  # only the session talks on it
+        worker.send_frame(host, {"op": "started", "pid": child})
+        _watch(host, child)
     except BaseException as exc:
-        _report_error(ctrl, f"sandbox isolation failed: {exc}")
+        _report_error(host, f"sandbox isolation failed: {exc}")
     os._exit(0)
+
+
+def _watch(host: socket.socket, child: int) -> None:
+    """Wait until the session dies or the host asks for its end (any byte, or end of file
+    when the host is gone); then kill it (its pid is ours until reaped) and report how."""
+    pidfd = os.pidfd_open(child)
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    poller.register(host, select.POLLIN)
+    if pidfd not in {fd for fd, _ in poller.poll()}:  # the host asked, or is gone
+        os.kill(child, signal.SIGKILL)  # PID 1 of the namespace: every process in it dies
+    _, status = os.waitpid(child, 0)
+    frame = {"op": "exited", "signal": None, "code": None}
+    if os.WIFSIGNALED(status):
+        frame["signal"] = os.WTERMSIG(status)
+    else:
+        frame["code"] = os.WEXITSTATUS(status)
+    try:
+        worker.send_frame(host, frame)
+    except OSError:
+        pass
 
 
 def _report_error(ctrl: socket.socket, message: str) -> None:
@@ -114,11 +137,11 @@ def main() -> None:
     server.send(json.dumps({"op": "hello", "pid": os.getpid(),
                             "preload_errors": errors}).encode())
     while True:
-        data, fds, _flags, _addr = socket.recv_fds(server, 1 << 16, 3)
+        data, fds, _flags, _addr = socket.recv_fds(server, 1 << 16, 4)
         if not data:
             return
         request = json.loads(data)
-        if request.get("op") != "spawn" or len(fds) != 3:
+        if request.get("op") != "spawn" or len(fds) != 4:
             for fd in fds:
                 os.close(fd)
             server.send(json.dumps({"op": "error", "message": "bad request"}).encode())
@@ -126,7 +149,7 @@ def main() -> None:
         pid = os.fork()
         if pid == 0:
             server.close()
-            _keeper(fds, cfg, paths)
+            _keeper(fds, request, cfg, paths)
         for fd in fds:
             os.close(fd)
         server.send(json.dumps({"op": "spawned", "pid": pid}).encode())

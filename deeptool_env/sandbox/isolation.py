@@ -103,7 +103,17 @@ def _staging_dir(keep_visible: list[str]) -> str:
     raise OSError(f"no directory to mount the sandbox root on (tried {STAGING_DIRS})")
 
 
-def build_root(extra_paths: list[str], tmp_mb: int) -> None:
+def limit_ipc(shm_bytes: int, max_segments: int = 64) -> None:
+    """In a fresh IPC namespace (before chroot): bound its SysV shared memory. The segments
+    die with the namespace, i.e. with the session's last process."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    for name, value in (("shmmax", shm_bytes), ("shmall", max(1, shm_bytes // page)),
+                        ("shmmni", max_segments), ("msgmni", max_segments)):
+        with open(f"/proc/sys/kernel/{name}", "w") as handle:
+            handle.write(str(value))
+
+
+def build_root(extra_paths: list[str], tmp_mb: int, max_files: int) -> None:
     """Assemble the session's root file system on a tmpfs and chroot into it.
 
     Must run as root in a fresh mount namespace. Symlinked system dirs (Debian's merged
@@ -111,10 +121,12 @@ def build_root(extra_paths: list[str], tmp_mb: int) -> None:
     """
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     new_root = _staging_dir(extra_paths)
-    mount("deeptool-root", new_root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+    mount("deeptool-root", new_root, "tmpfs", MS_NOSUID | MS_NODEV,
+          "size=1m,nr_inodes=4096,mode=0755")
     # /tmp first: a Python install under /tmp (a venv) is then bound on top of it.
     os.makedirs(new_root + "/tmp")
-    mount("tmp", new_root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmp_mb}m,mode=1777")
+    mount("tmp", new_root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
+          f"size={tmp_mb}m,nr_inodes={max_files},mode=1777")
     bound: list[str] = []
     for path in SYSTEM_DIRS:
         target = new_root + path
@@ -136,7 +148,8 @@ def build_root(extra_paths: list[str], tmp_mb: int) -> None:
             open(f"{new_root}/dev/{name}", "w").close()
             mount(f"/dev/{name}", f"{new_root}/dev/{name}", None, MS_BIND)
     os.makedirs(new_root + "/dev/shm")
-    mount("shm", new_root + "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777")
+    mount("shm", new_root + "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV,
+          f"size={tmp_mb}m,nr_inodes={max_files},mode=1777")
     os.makedirs(new_root + "/proc")
     mount(None, new_root, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
     os.chroot(new_root)

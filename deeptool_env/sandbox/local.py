@@ -1,20 +1,27 @@
-"""The `local` backend: a warm fork-server plus Linux namespaces (see `forkserver.py`)."""
+"""The `local` backend: a warm fork-server plus Linux namespaces (see `forkserver.py`),
+per-session cgroups (`cgroups.py`), a seccomp filter (`seccomp_filter.py`) and uids leased
+from a host-owned pool (`uidpool.py`)."""
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import warnings
+from dataclasses import replace
 
+from . import cgroups
 from .base import Sandbox, SandboxClosedError, Session
 from .channel import ChannelSession, WorkerChannel, WorkerStartError
 from .config import SandboxConfig
+from .keeper import Keeper
+from .result import ExecResult
+from .seccomp_filter import compile_filter
+from .uidpool import lease_uid
 
 SERVER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "forkserver.py")
 
@@ -32,6 +39,9 @@ SANDBOX_ENV = {
 }
 
 START_TIMEOUT_S = 60.0
+# Memory a session may be charged beyond `memory_mb`: the warm interpreter's pages that the
+# session writes to (copy-on-write) are charged to it, though it did not allocate them.
+COW_HEADROOM_MB = 96
 
 
 def local_backend_available() -> tuple[bool, str]:
@@ -42,14 +52,6 @@ def local_backend_available() -> tuple[bool, str]:
         return False, ("the local backend needs root to create namespaces and per-session "
                        "uids; run as root, or use backend='docker' (or 'subprocess', weaker)")
     return True, ""
-
-
-def _kill(pid: int | None) -> None:
-    if pid:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 class ForkServer:
@@ -68,6 +70,7 @@ class ForkServer:
             "memory_mb": config.memory_mb, "max_processes": config.max_processes,
             "max_file_mb": config.max_file_mb, "max_open_files": config.max_open_files,
             "cpu_s_per_session": config.cpu_s_per_session, "env": SANDBOX_ENV,
+            "max_files": config.max_files, "seccomp": compile_filter().hex(),
         }
         command = [config.python or sys.executable, "-I", SERVER_SCRIPT, str(child.fileno()),
                    json.dumps(settings)]
@@ -94,37 +97,42 @@ class ForkServer:
         text = self._log.read()[-2000:].decode("utf-8", "replace").strip()
         return f"; its log ends with:\n{text}" if text else ""
 
-    def spawn(self) -> tuple[WorkerChannel, int]:
-        """Start one isolated session; returns its channel and its keeper's pid."""
+    def spawn(self, uid: int, cgroup: cgroups.SessionCgroup | None
+              ) -> tuple[socket.socket, int, int, socket.socket]:
+        """Start one isolated session: its control socket, stdout and stderr read ends, and
+        the socket of its keeper (which the session never holds)."""
         host_ctrl, worker_ctrl = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        host_keeper, keeper_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
+        request = {"op": "spawn", "uid": uid,
+                   "cgroup_procs": cgroup.procs_files if cgroup is not None else []}
         try:
             with self._lock:
                 if self.process.poll() is not None:
                     raise SandboxClosedError("the sandbox's fork-server is not running")
-                socket.send_fds(self._sock, [b'{"op": "spawn"}'],
-                                [worker_ctrl.fileno(), out_w, err_w])
+                socket.send_fds(self._sock, [json.dumps(request).encode()],
+                                [worker_ctrl.fileno(), out_w, err_w, keeper_end.fileno()])
                 reply = self._receive(START_TIMEOUT_S)
+            if reply.get("op") != "spawned":
+                raise WorkerStartError(reply.get("message", "fork-server refused the session"))
         except BaseException:
             for fd in (out_r, err_r):
                 os.close(fd)
             host_ctrl.close()
+            host_keeper.close()
             raise
         finally:
             worker_ctrl.close()
+            keeper_end.close()
             os.close(out_w)
             os.close(err_w)
-        if reply.get("op") != "spawned":
-            raise WorkerStartError(reply.get("message", "fork-server refused the session"))
-        keeper = int(reply["pid"])
-        channel = WorkerChannel(host_ctrl, out_r, err_r, self.config,
-                                kill=lambda: (_kill(channel.session_pid), _kill(keeper)))
-        return channel, keeper
+        return host_ctrl, out_r, err_r, host_keeper
 
     def close(self) -> None:
-        """Stop the server; its sessions die with it (parent-death signals)."""
-        _kill(self.process.pid)
+        """Stop the server (sessions are closed first by `Sandbox.close`; a keeper also ends
+        its session when the host's end of its socket closes)."""
+        self.process.kill()
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -134,20 +142,77 @@ class ForkServer:
 
 
 class LocalSession(ChannelSession):
-    """One isolated interpreter forked from the sandbox's warm server."""
+    """One isolated interpreter forked from the sandbox's warm server, in its own cgroups
+    (when available), frozen between cells."""
 
     def __init__(self, sandbox: LocalSandbox) -> None:
         super().__init__(sandbox.config)
         self._sandbox = sandbox
+        self._keeper: Keeper | None = None
+        self._cgroup: cgroups.SessionCgroup | None = None
+        self._lease = None
+
+    @property
+    def uid(self) -> int | None:
+        """The unprivileged uid the running interpreter has (leased from the pool)."""
+        return None if self._lease is None else self._lease.uid
 
     def _start(self) -> None:
-        channel, _keeper = self._sandbox._server.spawn()
-        self._channel = channel
         try:
-            channel.wait_ready(START_TIMEOUT_S)
+            self._lease = lease_uid()
+            self._cgroup = self._sandbox.new_cgroup()
+            ctrl, out_r, err_r, keeper_sock = self._sandbox._server.spawn(
+                self._lease.uid, self._cgroup)
+            keeper = self._keeper = Keeper(keeper_sock)
+            group = self._cgroup
+            self._channel = WorkerChannel(
+                ctrl, out_r, err_r, self.config, kill=lambda: _kill(group, keeper),
+                exit_status=keeper.exit_status,
+                pause=group.freeze if group is not None else lambda: None,
+                resume=group.thaw if group is not None else lambda: None)
+            keeper.wait_started(START_TIMEOUT_S)
+            self._channel.wait_ready(START_TIMEOUT_S)
         except BaseException:
             self._stop()
             raise
+
+    def _execute(self, code: str, timeout_s: float) -> ExecResult:
+        group = self._cgroup
+        result = super()._execute(code, timeout_s)
+        if group is None or self.closed:
+            return result
+        if result.status == "killed" and group.oom_kills():
+            return replace(result, stderr=result.stderr + (
+                f"[sandbox] the session ran out of memory ({self.config.memory_mb} MB for "
+                "all its processes, files and shared memory).\n"))
+        if not result.state_lost and group.cpu_seconds() > self.config.cpu_s_per_session:
+            self._channel.kill()
+            return replace(result, status="timeout", exit_code=None, stderr=result.stderr + (
+                "[sandbox] the session used up its CPU-time budget of "
+                f"{self.config.cpu_s_per_session} s (all its processes together); the "
+                "interpreter was stopped.\n"))
+        return result
+
+    def _stop(self) -> None:
+        super()._stop()  # kills through the keeper (and the cgroup), closes the channel
+        keeper, self._keeper = self._keeper, None
+        group, self._cgroup = self._cgroup, None
+        lease, self._lease = self._lease, None
+        if keeper is not None:
+            keeper.kill()
+            keeper.close()
+        if group is not None:
+            group.remove()
+        if lease is not None:
+            lease.release()
+
+
+def _kill(group: cgroups.SessionCgroup | None, keeper: Keeper) -> None:
+    """Every process of the session, from the host's own knowledge: the cgroup's members,
+    and the namespace's PID 1 through its keeper (waits until it is reaped)."""
+    if group is not None:
+        group.kill_all()
+    keeper.kill()
 
 
 class LocalSandbox(Sandbox):
@@ -155,7 +220,13 @@ class LocalSandbox(Sandbox):
 
     def __init__(self, config: SandboxConfig) -> None:
         super().__init__(config)
+        self.cgroups = cgroups.support_for(config.cgroups)
         self._server = ForkServer(config)
+
+    def new_cgroup(self) -> cgroups.SessionCgroup | None:
+        """The cgroups of a new session (None when this sandbox runs without)."""
+        return cgroups.for_session(self.cgroups, self.config.memory_mb + COW_HEADROOM_MB,
+                                   self.config.max_processes, self.config.cpus)
 
     def _new_session(self) -> Session:
         return LocalSession(self)

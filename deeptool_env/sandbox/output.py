@@ -58,6 +58,16 @@ def _approx_total_chars(buf: CappedBuffer) -> int:
     return int(buf.total_bytes * ratio)
 
 
+def clean_text(text: str) -> str:
+    """`text` with what UTF-8 cannot encode (lone surrogates) escaped as `\\udXXX`, so
+    every consumer (JSON lines, terminals, tokenizers) can write it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 def truncation_marker(omitted: int) -> str:
     """The marker put where output was cut."""
     return f"\n...[{omitted} characters omitted]...\n"

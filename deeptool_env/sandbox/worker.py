@@ -22,16 +22,22 @@ import socket
 import struct
 import sys
 import threading
+import time
 import traceback
 
 _HEADER = struct.Struct(">I")
 MAX_FRAME = 64 * 1024 * 1024
 
 
-def send_frame(sock: socket.socket, message: dict) -> None:
-    """Send one length-prefixed JSON frame."""
+def encode_frame(message: dict) -> bytes:
+    """One length-prefixed JSON frame."""
     data = json.dumps(message).encode("utf-8")
-    sock.sendall(_HEADER.pack(len(data)) + data)
+    return _HEADER.pack(len(data)) + data
+
+
+def send_frame(sock: socket.socket, message: dict) -> None:
+    """Send one length-prefixed JSON frame (blocking; the worker's and keeper's side)."""
+    sock.sendall(encode_frame(message))
 
 
 def _recv_exact(sock: socket.socket, size: int) -> bytes | None:
@@ -57,23 +63,40 @@ def recv_frame(sock: socket.socket) -> dict | None:
 
 
 class FrameReader:
-    """Incremental frame decoder for a non-blocking reader on the host side."""
+    """Incremental frame decoder for a non-blocking reader on the host side.
 
-    def __init__(self) -> None:
+    Its buffer never holds more than one frame of `max_frame` bytes: a larger announced
+    size, or bytes that are not UTF-8 JSON, raise ValueError before anything piles up.
+    """
+
+    def __init__(self, max_frame: int = MAX_FRAME) -> None:
         self._buffer = bytearray()
+        self.max_frame = max_frame
 
-    def feed(self, data: bytes) -> list[dict]:
-        self._buffer += data
+    def feed(self, data: bytes) -> list:
         frames = []
-        while len(self._buffer) >= _HEADER.size:
-            (size,) = _HEADER.unpack_from(self._buffer)
-            if size > MAX_FRAME:
-                raise ValueError(f"frame of {size} bytes is larger than {MAX_FRAME}")
-            if len(self._buffer) < _HEADER.size + size:
-                break
-            body = bytes(self._buffer[_HEADER.size:_HEADER.size + size])
-            del self._buffer[:_HEADER.size + size]
-            frames.append(json.loads(body.decode("utf-8")))
+        view = memoryview(data)
+        while view:
+            if len(self._buffer) < _HEADER.size:
+                take = _HEADER.size - len(self._buffer)
+            else:
+                (size,) = _HEADER.unpack_from(self._buffer)
+                if size > self.max_frame:
+                    raise ValueError(f"a frame of {size} bytes is larger than {self.max_frame}")
+                take = _HEADER.size + size - len(self._buffer)
+            self._buffer += view[:take]
+            view = view[take:]
+            if len(self._buffer) >= _HEADER.size:
+                (size,) = _HEADER.unpack_from(self._buffer)
+                if size > self.max_frame:
+                    raise ValueError(f"a frame of {size} bytes is larger than {self.max_frame}")
+                if len(self._buffer) == _HEADER.size + size:
+                    body = bytes(self._buffer[_HEADER.size:])
+                    self._buffer.clear()
+                    try:
+                        frames.append(json.loads(body.decode("utf-8")))
+                    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+                        raise ValueError(f"a frame is not JSON: {exc}") from None
         return frames
 
 
@@ -116,12 +139,14 @@ class Kernel:
         self.cell_count = 0
         self.pid = os.getpid()
 
-    def run_cell(self, code: str) -> dict:
-        """Run one cell; returns the result frame (status, traceback, exit_code)."""
+    def run_cell(self, code: str, max_chars: int = 8192) -> dict:
+        """Run one cell; returns the result frame (status, traceback cut to `max_chars`,
+        exit_code)."""
         self.cell_count += 1
         filename = f"<cell-{self.cell_count}>"
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
         threads_before = set(threading.enumerate())
+        tasks_before = _task_count()
         status, tb_text, exit_code = "ok", "", 0
         try:
             body, last = _compile_cell(code, filename)
@@ -135,10 +160,13 @@ class Kernel:
             self._exit_if_forked_child(1)
             status, exit_code = _status_for(exc)
             if status != "ok":
-                tb_text = _user_traceback(exc)
+                tb_text = _cut(_safe_traceback(exc), max_chars)
         self._exit_if_forked_child(0)
         for thread in set(threading.enumerate()) - threads_before:
             thread.join()
+        while _task_count() > tasks_before:  # threads started without `threading`
+            time.sleep(0.001)
+        _cancel_timers()
         _flush_std_streams()
         return {"op": "result", "status": status, "traceback": tb_text, "exit_code": exit_code}
 
@@ -147,6 +175,39 @@ class Kernel:
         if os.getpid() != self.pid:
             _flush_std_streams()
             os._exit(code)
+
+
+def _task_count() -> int:
+    """Threads of this process, however they were started (`_thread` included)."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count()
+
+
+def _cancel_timers() -> None:
+    """Interval timers a cell set would fire its handlers between cells: cancel them."""
+    for timer in (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF):
+        signal.setitimer(timer, 0)
+
+
+def _safe_traceback(exc: BaseException) -> str:
+    """`_user_traceback`, or a short line when formatting itself fails (a hostile
+    `__str__`, recursion)."""
+    try:
+        return _user_traceback(exc)
+    except BaseException:
+        return f"{type(exc).__name__}: <the exception could not be formatted>\n"
+
+
+def _cut(text: str, max_chars: int) -> str:
+    """Keep the head and tail of `text` (the host caps it again; this keeps frames small)."""
+    if len(text) <= max_chars:
+        return text
+    head = max_chars // 2
+    tail = max_chars - head
+    omitted = len(text) - head - tail
+    return f"{text[:head]}\n...[{omitted} characters omitted]...\n{text[len(text) - tail:]}"
 
 
 def _flush_std_streams() -> None:
@@ -218,18 +279,14 @@ def serve(ctrl: socket.socket) -> None:
     sys.set_int_max_str_digits(0)  # exact big-integer maths is the point of the tool
     signal.signal(signal.SIGINT, signal.default_int_handler)
     kernel = Kernel()
-    send_frame(ctrl, {"op": "ready", "pid": os.getpid()})
+    send_frame(ctrl, {"op": "ready"})
     while True:
         message = recv_frame(ctrl)
-        if message is None or message.get("op") == "exit":
+        if message is None or message.get("op") != "run":
             return
-        if message.get("op") != "run":
-            send_frame(ctrl, {"op": "result", "status": "sandbox_error", "exit_code": None,
-                              "traceback": f"unknown request {message.get('op')!r}"})
-            continue
-        result = kernel.run_cell(message["code"])
+        result = kernel.run_cell(message["code"], message.get("max_chars", 8192))
         kill_leftover_processes()
-        send_frame(ctrl, result)
+        send_frame(ctrl, dict(result, id=message["id"]))
 
 
 # Small calls that pull in the lazily imported parts of common modules, so a warm server

@@ -1,0 +1,265 @@
+"""Per-session control groups: memory, pids and CPU of every process of a session together,
+a freezer so nothing runs between cells, and a kill that reaches every member.
+
+The host (root) creates one group per session below its own group, in every hierarchy it
+needs: cgroup v2 (one unified tree) or v1 (one tree per controller: memory, pids, cpu,
+cpuacct, freezer), detected at start. The session's first process joins by writing `0` to
+the `cgroup.procs` files (opened before it is chrooted); its children inherit the group and
+cannot leave it (they are unprivileged). Where groups cannot be created, `detect()` says
+why and the backend falls back explicitly (see `SandboxConfig.cgroups`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+import signal
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path("/sys/fs/cgroup")
+V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct", "freezer")
+V2_CONTROLLERS = ("memory", "pids", "cpu")
+GROUP_PREFIX = "deeptool-sandbox"
+CFS_PERIOD_US = 100_000
+
+
+@dataclass(frozen=True)
+class CgroupSupport:
+    """What this machine offers: `version` is "v2", "v1" or None (then `reason` says why)."""
+
+    version: str | None
+    parents: dict[str, Path] = field(default_factory=dict)  # controller (or "unified") -> dir
+    reason: str = ""
+
+    def describe(self) -> str:
+        """One line for `deeptool-sandbox check`."""
+        if self.version is None:
+            return f"per-session cgroups unavailable: {self.reason}"
+        where = ", ".join(f"{name}={path}" for name, path in sorted(self.parents.items()))
+        return f"per-session cgroups {self.version} ({where})"
+
+
+def _own_group(controller: str) -> str:
+    """This process's group in the v1 hierarchy of `controller` ("" for v2's unified tree)."""
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _num, names, path = line.split(":", 2)
+        if controller in names.split(","):
+            return path
+    raise OSError(f"no {controller or 'unified'} entry in /proc/self/cgroup")
+
+
+def _writable_parent(base: Path) -> Path:
+    """`base/<GROUP_PREFIX>`, created if needed; raises OSError when that is impossible."""
+    parent = base / GROUP_PREFIX
+    parent.mkdir(exist_ok=True)
+    probe = parent / f"probe-{os.getpid()}"
+    probe.mkdir(exist_ok=True)
+    probe.rmdir()
+    return parent
+
+
+def detect() -> CgroupSupport:
+    """Find the cgroup version and a parent directory for session groups per controller."""
+    if os.geteuid() != 0:
+        return CgroupSupport(None, reason="creating cgroups needs root")
+    try:
+        if (ROOT / "cgroup.controllers").exists():
+            base = ROOT / _own_group("").lstrip("/")
+            parent = _writable_parent(base)
+            wanted = " ".join(f"+{name}" for name in V2_CONTROLLERS)
+            (parent / "cgroup.subtree_control").write_text(wanted)
+            return CgroupSupport("v2", {"unified": parent})
+        parents = {}
+        for name in V1_CONTROLLERS:
+            if not (ROOT / name).is_dir():
+                raise OSError(f"the v1 {name} hierarchy is not mounted at {ROOT / name}")
+            parents[name] = _writable_parent(ROOT / name / _own_group(name).lstrip("/"))
+        return CgroupSupport("v1", parents)
+    except OSError as exc:
+        return CgroupSupport(None, reason=str(exc))
+
+
+def _write(path: Path, value: str) -> None:
+    with open(path, "w") as handle:
+        handle.write(value)
+
+
+class SessionCgroup:
+    """The groups of one session (one directory per hierarchy) and what the host does with
+    them. Every method but `create` is safe to call in any state and never raises."""
+
+    def __init__(self, support: CgroupSupport, name: str) -> None:
+        assert support.version is not None
+        self.version = support.version
+        self.dirs = {ctl: parent / name for ctl, parent in support.parents.items()}
+
+    @classmethod
+    def create(cls, support: CgroupSupport, name: str, *, memory_bytes: int, pids: int,
+               cpus: float) -> SessionCgroup:
+        """Make the session's groups with their limits (removes them again on failure)."""
+        group = cls(support, name)
+        try:
+            for path in group.dirs.values():
+                path.mkdir()
+            quota = str(max(1000, int(cpus * CFS_PERIOD_US)))
+            if group.version == "v2":
+                path = group.dirs["unified"]
+                _write(path / "memory.max", str(memory_bytes))
+                if (path / "memory.swap.max").exists():
+                    _write(path / "memory.swap.max", "0")
+                _write(path / "pids.max", str(pids))
+                _write(path / "cpu.max", f"{quota} {CFS_PERIOD_US}")
+            else:
+                memory = group.dirs["memory"]
+                _write(memory / "memory.limit_in_bytes", str(memory_bytes))
+                if (memory / "memory.memsw.limit_in_bytes").exists():
+                    _write(memory / "memory.memsw.limit_in_bytes", str(memory_bytes))
+                _write(group.dirs["pids"] / "pids.max", str(pids))
+                _write(group.dirs["cpu"] / "cpu.cfs_period_us", str(CFS_PERIOD_US))
+                _write(group.dirs["cpu"] / "cpu.cfs_quota_us", quota)
+        except OSError:
+            group.remove()
+            raise
+        return group
+
+    @property
+    def procs_files(self) -> list[str]:
+        """The `cgroup.procs` files a new member writes `0` to (one per hierarchy)."""
+        return [str(path / "cgroup.procs") for path in self.dirs.values()]
+
+    def _freezer(self) -> tuple[Path, str, str]:
+        if self.version == "v2":
+            return self.dirs["unified"] / "cgroup.freeze", "1", "0"
+        return self.dirs["freezer"] / "freezer.state", "FROZEN", "THAWED"
+
+    def freeze(self) -> None:
+        """Stop every member (asynchronous: the kernel completes it in the background)."""
+        path, frozen, _ = self._freezer()
+        self._try_write(path, frozen)
+
+    def thaw(self) -> None:
+        """Let every member run again."""
+        path, _, thawed = self._freezer()
+        self._try_write(path, thawed)
+
+    def members(self) -> list[int]:
+        """Pids of every process in the session (host PID namespace)."""
+        path = self.dirs["unified" if self.version == "v2" else "freezer"] / "cgroup.procs"
+        try:
+            return [int(pid) for pid in path.read_text().split()]
+        except (OSError, ValueError):
+            return []
+
+    def kill_all(self, timeout_s: float = 5.0) -> bool:
+        """SIGKILL every member, with the group frozen so none can fork meanwhile; True once
+        the group is empty."""
+        kill_file = self.dirs.get("unified", Path("/nonexistent")) / "cgroup.kill"
+        if kill_file.exists():
+            self._try_write(kill_file, "1")
+        else:
+            self.freeze()
+            for pid in self.members():  # frozen members cannot exit, so no pid is reused
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            self.thaw()  # killed tasks die once thawed
+        deadline = time.monotonic() + timeout_s
+        while self.members():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.002)
+        return True
+
+    def oom_kills(self) -> int:
+        """How many times the kernel's OOM killer acted in the session's memory group."""
+        path = (self.dirs["unified"] / "memory.events" if self.version == "v2"
+                else self.dirs["memory"] / "memory.oom_control")
+        try:
+            for line in path.read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill":
+                    return int(value)
+        except (OSError, ValueError):
+            pass
+        return 0
+
+    def cpu_seconds(self) -> float:
+        """CPU time used by every member together since the session started."""
+        try:
+            if self.version == "v2":
+                for line in (self.dirs["unified"] / "cpu.stat").read_text().splitlines():
+                    key, _, value = line.partition(" ")
+                    if key == "usage_usec":
+                        return int(value) / 1e6
+                return 0.0
+            return int((self.dirs["cpuacct"] / "cpuacct.usage").read_text()) / 1e9
+        except (OSError, ValueError):
+            return 0.0
+
+    def remove(self) -> None:
+        """Kill what is left and delete the groups."""
+        if self.members():
+            self.kill_all()
+        for path in self.dirs.values():
+            for _ in range(50):
+                try:
+                    path.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:  # still busy for a moment after the last member died
+                    time.sleep(0.002)
+
+    @staticmethod
+    def _try_write(path: Path, value: str) -> None:
+        try:
+            _write(path, value)
+        except OSError:
+            pass
+
+
+_names = itertools.count()
+_warned = threading.Event()
+
+
+def support_for(mode: str) -> CgroupSupport:
+    """Detect cgroups for a sandbox whose `SandboxConfig.cgroups` is `mode`: refuse
+    ("required") or warn once ("auto") when they are missing; "off" skips them."""
+    if mode == "off":
+        return CgroupSupport(None, reason="cgroups='off'")
+    support = detect()
+    if support.version is None:
+        if mode == "required":
+            raise RuntimeError("the sandbox needs per-session cgroups (cgroups='required'), "
+                               f"but {support.reason}")
+        if not _warned.is_set():
+            _warned.set()
+            warnings.warn(
+                f"sandbox: no per-session cgroups ({support.reason}); memory is limited per "
+                "process only and sessions are not frozen between cells. Pass "
+                "cgroups='required' to refuse, or cgroups='off' to silence this.",
+                RuntimeWarning, stacklevel=4)
+    return support
+
+
+def for_session(support: CgroupSupport, memory_mb: int, pids: int,
+                cpus: float) -> SessionCgroup | None:
+    """The groups of a new session (None when `support` has no cgroups)."""
+    if support.version is None:
+        return None
+    name = f"{os.getpid()}-{next(_names)}-{secrets.token_hex(3)}"
+    return SessionCgroup.create(support, name, memory_bytes=memory_mb * 2**20, pids=pids,
+                                cpus=cpus)
+
+
+def join(procs_fds: list[int]) -> None:
+    """In a new session process: move itself into its groups (fds opened before chroot)."""
+    for fd in procs_fds:
+        os.write(fd, b"0")
+        os.close(fd)
