@@ -6,15 +6,18 @@ Skipped, with the reason, when no Docker daemon or no sandbox image is available
 
 from __future__ import annotations
 
+import errno
+import json
 import os
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from deeptool_env.sandbox import SandboxClosedError, create
+from deeptool_env.sandbox import SandboxClosedError, create, docker_backend, uidpool
 from deeptool_env.sandbox.docker_image import LABEL, docker_available, owner_label
 
 AVAILABLE, REASON = docker_available()
@@ -206,3 +209,96 @@ def test_sessions_are_isolated(sandbox) -> None:
 def test_docker_available_names_the_fix_for_a_missing_image() -> None:
     ok, reason = docker_available("deeptool-sandbox:no-such-tag")
     assert not ok and "build-image" in reason
+
+
+def _uid_is_leased(uid: int) -> bool:
+    lease = uidpool._claim(uidpool.pool_dir(), uid)
+    if lease is None:
+        return True
+    lease.release()
+    return False
+
+
+def test_concurrent_containers_get_distinct_uids_leased_from_the_host_pool(sandbox) -> None:
+    """Issue 11, item 11: random uids from a 100k range collided between concurrent
+    containers (and then shared RLIMIT_NPROC). Uids now come from the pool the local
+    backend uses too, are held while the container lives and come back once it is gone."""
+    sessions = [sandbox.session() for _ in range(4)]
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(lambda sess: sess.run(
+                "import json, os\nprint(json.dumps([os.getuid(), os.getgid()]))"), sessions))
+        ids = [json.loads(result.stdout) for result in results]
+        uids = [uid for uid, _ in ids]
+        assert all(uid == gid for uid, gid in ids)
+        assert len(set(uids)) == len(uids)
+        assert all(uidpool.UID_FIRST <= uid < uidpool.UID_FIRST + uidpool.UID_COUNT
+                   for uid in uids), uids
+        assert all(_uid_is_leased(uid) for uid in uids)
+    finally:
+        for sess in sessions:
+            sess.close()
+    assert _wait_until(lambda: not any(_uid_is_leased(uid) for uid in uids), 10.0)
+
+
+_SECCOMP_PROBE = r"""
+import ctypes, fcntl, json, os, subprocess, threading
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+def call(nr, *args):
+    ctypes.set_errno(0)
+    rc = libc.syscall(ctypes.c_long(nr), *(ctypes.c_long(a) for a in args))
+    return ctypes.get_errno() if rc == -1 else 0
+def os_error(action):
+    try:
+        action()
+    except OSError as exc:
+        return exc.errno
+    return 0
+params = ctypes.create_string_buffer(120)
+handle = open('/tmp/lockme', 'w')
+box = []
+thread = threading.Thread(target=lambda: box.append(1))
+thread.start(); thread.join()
+print(json.dumps({
+    "filters": [int(l.split()[1]) for l in open('/proc/self/status')
+                if l.startswith('Seccomp_filters')],
+    "io_uring_setup": call(425, 1, ctypes.addressof(params)),
+    "flock": os_error(lambda: fcntl.flock(handle, fcntl.LOCK_EX)),
+    "lockf": os_error(lambda: fcntl.lockf(handle, fcntl.LOCK_EX)),
+    "inotify_init1": call(294, 0),
+    "add_key": call(248, 0, 0, 0, 0, 0),
+    "personality": call(135, 0x0400000),
+    "unshare": call(272, 0x10000000),
+    "clone3": call(435, 0, 0),
+    "thread": box,
+    "subprocess": subprocess.run(['/bin/true']).returncode,
+}))
+"""
+
+
+def test_seccomp_filter_is_stacked_on_dockers_profile(session) -> None:
+    """Docker's default profile stays; ours adds io_uring (allowed by Docker 20.10's
+    profile), locks and inotify (cross-session channels) and the rest of `DENIED`."""
+    if os.uname().machine != "x86_64":
+        pytest.skip("the probe uses x86_64 system call numbers")
+    result = session.run(_SECCOMP_PROBE)
+    assert result.status == "ok", result.stderr
+    assert json.loads(result.stdout) == {
+        "filters": [2], "io_uring_setup": errno.EPERM, "flock": errno.ENOLCK,
+        "lockf": errno.ENOLCK, "inotify_init1": errno.EPERM, "add_key": errno.EPERM,
+        "personality": errno.EPERM, "unshare": errno.EPERM, "clone3": errno.ENOSYS,
+        "thread": [1], "subprocess": 0}
+
+
+def test_no_container_starts_without_the_filter(monkeypatch) -> None:
+    """The launcher installs the filter before anything else and fails closed."""
+    monkeypatch.setattr(docker_backend, "_seccomp_program", lambda: b"\0" * 8)
+    box = create("docker", timeout_s=10.0)
+    try:
+        with box.session() as sess:
+            result = sess.run("print('should not run')")
+        assert result.status == "sandbox_error" and "should not run" not in result.stdout
+    finally:
+        box.close()
+

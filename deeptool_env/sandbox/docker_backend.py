@@ -1,13 +1,16 @@
 """Docker backend: every session is a locked-down container running the stateful worker.
 
 Transport: the host makes a private directory with three listening Unix sockets (`ctrl`,
-`stdout`, `stderr`) and copies of `worker.py` and `docker/launcher.py`, bind-mounts it
-read-only into the container and starts the launcher there. The launcher connects back,
+`stdout`, `stderr`), copies of `worker.py`, `seccomp_filter.py` and `docker/launcher.py` and
+the seccomp program, bind-mounts it read-only into the container and starts the launcher
+there. The launcher connects back,
 puts the output sockets on fds 1 and 2 and runs the worker, so the host wraps the accepted
 sockets in the same `WorkerChannel` as the local backend: same protocol, output caps,
 timeouts and result schema. No network and no `docker attach` stream are involved.
 
 Killing a session removes its container (`docker rm -f`), which takes every process in it.
+Each container runs as a uid leased from `uidpool` (shared with the local backend), given
+back only once the container is gone, so no two live sessions share RLIMIT_NPROC.
 One started container is kept in reserve per sandbox so that a new session (or the restart
 after a timeout) does not wait for container start-up.
 """
@@ -15,6 +18,7 @@ after a timeout) does not wait for container start-up.
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import secrets
 import select
@@ -40,21 +44,32 @@ from .docker_image import (
     remove_containers,
 )
 from .result import ExecResult
+from .seccomp_filter import compile_filter
+from .uidpool import UidLease, lease_uid
 
 __all__ = ["DockerContainer", "DockerSandbox", "DockerSession", "docker_available"]
 
 _HERE = Path(__file__).resolve().parent
-_CODE = {"worker.py": _HERE / "worker.py", "launcher.py": _HERE / "docker" / "launcher.py"}
+_CODE = {"worker.py": _HERE / "worker.py", "seccomp_filter.py": _HERE / "seccomp_filter.py",
+         "launcher.py": _HERE / "docker" / "launcher.py"}
 _STREAMS = ("ctrl", "stdout", "stderr")
 _START_TIMEOUT_S = 60.0
 _LIVE: weakref.WeakSet[DockerSandbox] = weakref.WeakSet()
+# The seccomp program, compiled once per host process (the launcher installs it).
+_seccomp_program = functools.cache(compile_filter)
 
 
-def _remove(container: Any) -> None:
+def _remove(container: Any) -> bool:
+    """Remove the container and its processes; False if it may still be running."""
+    from docker.errors import NotFound
+
     try:
         container.remove(force=True)
-    except Exception:  # already gone, or being removed
-        pass
+    except NotFound:
+        return True
+    except Exception:  # the daemon failed or another removal is under way
+        return False
+    return True
 
 
 def _listen(path: str) -> socket.socket:
@@ -74,6 +89,9 @@ class DockerContainer:
         self._killed = False
         self.container: Any = None
         self.channel: WorkerChannel | None = None
+        self._uid: UidLease | None = None
+        self._exit_code: int | None = None  # recorded by `kill` when the worker had died
+        self._oom_killed = False
         self.io_dir = tempfile.mkdtemp(prefix="deeptool-docker-")
 
     def start(self) -> None:
@@ -93,16 +111,21 @@ class DockerContainer:
             os.chmod(path, 0o711)
         for name, source in _CODE.items():
             shutil.copyfile(source, os.path.join(inner, name))
+        with open(os.path.join(inner, "seccomp.bpf"), "wb") as handle:
+            handle.write(_seccomp_program())
+        for name in (*_CODE, "seccomp.bpf"):
             os.chmod(os.path.join(inner, name), 0o444)
+        self._uid = lease_uid()
         listeners = {name: _listen(os.path.join(inner, name)) for name in _STREAMS}
         try:
             created = self._client.containers.create(
-                **container_options(self.config, self.io_dir, token))
+                **container_options(self.config, self.io_dir, token, self._uid.uid))
             with self._lock:
                 self.container = created
                 killed = self._killed
             if killed:
-                _remove(created)
+                if _remove(created):
+                    self._uid.release()
                 raise WorkerStartError("the container was stopped while starting")
             created.start()
             socks = self._accept(listeners, deadline)
@@ -143,37 +166,60 @@ class DockerContainer:
         return not readable
 
     def kill(self) -> None:
-        """Remove the container with everything running in it; idempotent, never raises."""
+        """Remove the container with everything running in it; idempotent, never raises.
+
+        Its uid returns to the pool once the container is gone (if the daemon failed to
+        remove it, the uid stays leased until this process exits).
+        """
         with self._lock:
             if self._killed:
                 return
             self._killed = True
             container = self.container
-        if container is not None:
-            _remove(container)
+        if container is None:
+            return
+        if self._worker_gone():
+            self._record_death(container)
+        if _remove(container) and self._uid is not None:
+            self._uid.release()
+
+    def _worker_gone(self) -> bool:
+        """True once the worker's end of the control socket is closed (it died)."""
+        if self.channel is None:
+            return False
+        try:
+            return self.channel.ctrl.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError:
+            return True
+
+    def _record_death(self, container: Any) -> None:
+        """Keep the exit status and the OOM flag of a dead worker before the container
+        is removed (waits at most 2 s: the worker closed its socket, so it is exiting)."""
+        try:
+            code = int(container.wait(timeout=2)["StatusCode"])
+            container.reload()
+        except Exception:
+            return
+        self._exit_code = -(code - 128) if 128 < code < 160 else code
+        self._oom_killed = bool(container.attrs["State"].get("OOMKilled"))
 
     def exit_status(self) -> int | None:
-        """The worker's exit status once the container stopped (negative = signal)."""
-        if self.container is None or self._killed:
-            return None
-        try:
-            code = int(self.container.wait(timeout=2)["StatusCode"])
-        except Exception:
-            return None
-        return -(code - 128) if 128 < code < 160 else code
+        """The dead worker's exit status (negative = signal), known once `kill` removed
+        its container; None while it runs or when it was killed alive."""
+        return self._exit_code
 
     def oom_killed(self) -> bool:
-        """Whether the kernel's OOM killer acted in the container (asked after a death)."""
-        try:
-            self.container.reload()
-            return bool(self.container.attrs["State"].get("OOMKilled"))
-        except Exception:
-            return False
+        """Whether the kernel's OOM killer ended the worker (known after `kill`)."""
+        return self._oom_killed
 
     def close(self) -> None:
         """Kill the container, close the host's sockets and delete the private directory
         (already gone once the worker is up)."""
         self.kill()
+        if self.container is None and self._uid is not None:  # never created
+            self._uid.release()
         if self.channel is not None:
             self.channel.close()
         shutil.rmtree(self.io_dir, ignore_errors=True)
@@ -232,6 +278,11 @@ class DockerSandbox(Sandbox):
         self._spares: list[Future[DockerContainer]] = []
         self._launching: set[DockerContainer] = set()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="docker-warm")
+        try:
+            _seccomp_program()  # fail here, saying how to install pyseccomp, if it is missing
+        except RuntimeError:
+            self._closed = True
+            raise
         self._client = docker_client()
         try:
             self._client.images.get(config.docker_image)

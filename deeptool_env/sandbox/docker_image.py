@@ -14,7 +14,6 @@ import functools
 import importlib.metadata
 import json
 import os
-import secrets
 import shutil
 import subprocess
 import sys
@@ -33,7 +32,6 @@ RECIPE_PATH = Path(__file__).with_name("docker") / "image.toml"
 DOCKER_EXTRA_HINT = "install the Docker SDK: pip install 'deeptool-gym[docker]'"
 DAEMON_HINT = "start a Docker daemon (as root: bash .ci/docker-setup.sh)"
 BUILD_HINT = "build it with `deeptool-sandbox build-image` (or bash .ci/docker-setup.sh)"
-_UID_BASE, _UID_SPAN = 200_000, 100_000  # a fresh uid per container: RLIMIT_NPROC is per uid
 _MB = 1024 * 1024
 
 
@@ -84,12 +82,18 @@ def _image_layout() -> tuple[str, str]:
     return recipe["config"]["mountpoint"], recipe["python"]["interpreter"]
 
 
-def container_options(config: SandboxConfig, io_dir: str, token: str) -> dict[str, Any]:
-    """Arguments of `containers.create`: every limit of the config, no host environment."""
+def container_options(config: SandboxConfig, io_dir: str, token: str,
+                      uid: int) -> dict[str, Any]:
+    """Arguments of `containers.create`: every limit of the config, no host environment.
+
+    `uid` (and gid) is leased from `uidpool` by the caller: unique among the live sessions
+    of every backend on the machine, since RLIMIT_NPROC counts a uid's processes across
+    all containers. Docker's default seccomp profile stays on; the launcher stacks the
+    sandbox's own filter on top of it (see `docker/launcher.py`).
+    """
     from docker.types import LogConfig, Mount, Ulimit
 
     mount, python = _image_layout()
-    uid = _UID_BASE + secrets.randbelow(_UID_SPAN)
     cpu_s = int(config.cpu_s_per_session)
     fsize = config.max_file_mb * _MB
     return {

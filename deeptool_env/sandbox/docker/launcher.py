@@ -1,13 +1,16 @@
 """Container entry point of the docker sandbox backend (stdlib only, runs as PID 1).
 
 The host bind-mounts a private directory holding three listening Unix sockets (`ctrl`,
-`stdout`, `stderr`) and a copy of `worker.py`, then starts
-`python3.11 -I launcher.py --io DIR [--preload a,b] [--memory-mb N]`. This script caps the
-address space (so a large allocation is a `MemoryError`, as in the local backend), warms up
-the preload modules (before connecting, so their import noise is no cell's output),
-connects the sockets, makes the two output sockets fds 1 and 2 and hands
-the control socket to `worker.main`. Being PID 1, the worker's end-of-cell clean-up kills
-every process the cell left behind, and the host's `docker kill` ends them all at once.
+`stdout`, `stderr`), copies of `worker.py` and `seccomp_filter.py` and the sandbox's seccomp
+program (`seccomp.bpf`, compiled on the host), then starts
+`python3.11 -I launcher.py --io DIR [--preload a,b] [--memory-mb N]`. This script first
+installs that filter (stacked on Docker's default profile; there is no way to start the
+worker without it), caps the address space (so a large allocation is a `MemoryError`, as
+in the local backend), warms up the preload modules (before connecting, so their import
+noise is no cell's output), connects the sockets, makes the two output sockets fds 1 and 2
+and hands the control socket to `worker.main`. Being PID 1, the worker's end-of-cell
+clean-up kills every process the cell left behind, and the host's `docker kill` ends them
+all at once.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import resource
 import signal
 import socket
 import sys
+from types import ModuleType
 
 
 def _parse(argv: list[str]) -> dict[str, str]:
@@ -44,17 +48,30 @@ def _connect(path: str) -> socket.socket:
     return sock
 
 
+def _load(io_dir: str, filename: str, name: str) -> ModuleType:
+    """Import a module the host put in the private directory."""
+    spec = importlib.util.spec_from_file_location(name, os.path.join(io_dir, filename))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _install_seccomp(io_dir: str) -> None:
+    """Stack the sandbox's seccomp filter on Docker's profile, on every thread, for good."""
+    seccomp_filter = _load(io_dir, "seccomp_filter.py", "deeptool_seccomp_filter")
+    with open(os.path.join(io_dir, "seccomp.bpf"), "rb") as handle:
+        seccomp_filter.install(handle.read())
+
+
 def main(argv: list[str]) -> None:
     args = _parse(argv)
     io_dir = args["--io"]
+    _install_seccomp(io_dir)
     if "--memory-mb" in args:
         _limit_address_space(int(args["--memory-mb"]))
     _die_at_cpu_limit()
-    spec = importlib.util.spec_from_file_location("deeptool_worker",
-                                                  os.path.join(io_dir, "worker.py"))
-    worker = importlib.util.module_from_spec(spec)
-    sys.modules["deeptool_worker"] = worker
-    spec.loader.exec_module(worker)
+    worker = _load(io_dir, "worker.py", "deeptool_worker")
     worker.preload(list(filter(None, args.get("--preload", "").split(","))))
     ctrl = _connect(os.path.join(io_dir, "ctrl"))
     for fd, name in ((1, "stdout"), (2, "stderr")):
