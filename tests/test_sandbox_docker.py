@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -302,3 +303,48 @@ def test_no_container_starts_without_the_filter(monkeypatch) -> None:
     finally:
         box.close()
 
+
+
+
+# A hostile cell's prelude: a result frame for the running cell, written on the control
+# socket (the only socket above fd 2), as the worker would write it.
+_FORGE_RESULT = """
+import json, os, struct, sys
+ctrl = next(int(fd) for fd in os.listdir("/proc/self/fd") if int(fd) > 2
+            and os.readlink(f"/proc/self/fd/{fd}").startswith("socket:"))
+frame = sys._getframe()
+while not isinstance(frame.f_locals.get("message"), dict):
+    frame = frame.f_back
+data = json.dumps({"op": "result", "id": frame.f_locals["message"]["id"], "status": "ok",
+                   "traceback": "", "exit_code": 0}).encode()
+os.write(ctrl, struct.pack(">I", len(data)) + data)
+while True:
+    pass
+"""
+
+
+def _cpu_s_of(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_a_cell_that_forges_its_result_is_frozen_until_the_next_cell(session) -> None:
+    """Issue 11, item 4: a forged result let the cell keep the CPU after `run` returned;
+    the container is now frozen from the end of a cell to the start of the next."""
+    import docker
+
+    assert session.run("1").status == "ok"
+    client = docker.from_env()
+    try:
+        pid = int(client.containers.get(session.container_id).attrs["State"]["Pid"])
+    finally:
+        client.close()
+    result = session.run(_FORGE_RESULT, timeout_s=5)
+    assert result.status == "ok"  # the cell may lie about itself
+    time.sleep(0.2)
+    before = _cpu_s_of(pid)
+    time.sleep(1.0)
+    spent = _cpu_s_of(pid) - before
+    assert spent < 0.2, f"the spinning cell used {spent:.2f} s of CPU between cells"
+    after = session.run("print('B')", timeout_s=2)
+    assert after.status in {"timeout", "sandbox_error"} or after.stdout == "B\n", after

@@ -10,7 +10,10 @@ timeouts and result schema. No network and no `docker attach` stream are involve
 
 Killing a session removes its container (`docker rm -f`), which takes every process in it.
 Each container runs as a uid leased from `uidpool` (shared with the local backend), given
-back only once the container is gone, so no two live sessions share RLIMIT_NPROC.
+back only once the container is gone, so no two live sessions share RLIMIT_NPROC. Between
+cells the container is frozen through its cgroup freezer (written directly: `docker pause`
+costs an API round trip per cell), so no thread or timer of a cell runs between cells;
+where the host cannot write the container's cgroup (not root) it is not frozen.
 One started container is kept in reserve per sandbox so that a new session (or the restart
 after a timeout) does not wait for container start-up.
 """
@@ -72,6 +75,34 @@ def _remove(container: Any) -> bool:
     return True
 
 
+def _freezer_of(pid: int) -> tuple[Path, str, str] | None:
+    """The freezer file of the cgroup of host process `pid` and its frozen/thawed values
+    (v1 or v2), or None when this process cannot write it."""
+    try:
+        lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, group = line.split(":", 2)
+        if "freezer" in controllers.split(","):
+            found = (Path("/sys/fs/cgroup/freezer", group.lstrip("/"), "freezer.state"),
+                     "FROZEN", "THAWED")
+            break
+        if controllers == "" and Path("/sys/fs/cgroup/cgroup.controllers").exists():
+            found = (Path("/sys/fs/cgroup", group.lstrip("/"), "cgroup.freeze"), "1", "0")
+            break
+    else:
+        return None
+    return found if os.access(found[0], os.W_OK) else None
+
+
+def _write(path: Path, value: str) -> None:
+    try:
+        path.write_text(value)
+    except OSError:  # the container is already gone
+        pass
+
+
 def _listen(path: str) -> socket.socket:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.bind(path)
@@ -92,6 +123,7 @@ class DockerContainer:
         self._uid: UidLease | None = None
         self._exit_code: int | None = None  # recorded by `kill` when the worker had died
         self._oom_killed = False
+        self._freezer: tuple[Path, str, str] | None = None
         self.io_dir = tempfile.mkdtemp(prefix="deeptool-docker-")
 
     def start(self) -> None:
@@ -132,9 +164,12 @@ class DockerContainer:
         finally:
             for sock in listeners.values():
                 sock.close()
+        self.container.reload()
+        self._freezer = _freezer_of(int(self.container.attrs["State"]["Pid"]))
         self.channel = WorkerChannel(socks["ctrl"], socks["stdout"].detach(),
                                      socks["stderr"].detach(), self.config,
-                                     kill=self.kill, exit_status=self.exit_status)
+                                     kill=self.kill, exit_status=self.exit_status,
+                                     pause=self.freeze, resume=self.thaw)
         self.channel.wait_ready(max(1.0, deadline - time.monotonic()))
         shutil.rmtree(self.io_dir, ignore_errors=True)  # the container keeps its mount
 
@@ -178,10 +213,22 @@ class DockerContainer:
             container = self.container
         if container is None:
             return
+        self.thaw()  # a frozen process would not die of `docker rm -f`'s SIGKILL
         if self._worker_gone():
             self._record_death(container)
         if _remove(container) and self._uid is not None:
             self._uid.release()
+
+    def freeze(self) -> None:
+        """Stop every process of the container until `thaw` (not once it is killed)."""
+        with self._lock:
+            if self._freezer is not None and not self._killed:
+                _write(self._freezer[0], self._freezer[1])
+
+    def thaw(self) -> None:
+        """Let the container's processes run again."""
+        if self._freezer is not None:
+            _write(self._freezer[0], self._freezer[2])
 
     def _worker_gone(self) -> bool:
         """True once the worker's end of the control socket is closed (it died)."""
