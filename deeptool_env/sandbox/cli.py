@@ -85,7 +85,16 @@ def cmd_check(args: argparse.Namespace) -> int:
     except ImportError as exc:
         ok_docker, reason_docker = False, str(exc)
     print(f"docker:     {'available' if ok_docker else 'unavailable: ' + reason_docker}")
-    print("subprocess: available (weaker: rlimits only)")
+    print("subprocess: available (weaker: host files and network visible)")
+    from . import cgroups
+    from .seccomp_filter import compile_filter
+
+    print(f"cgroups:    {cgroups.detect().describe()}")
+    try:
+        program = compile_filter()
+        print(f"seccomp:    filter of {len(program) // 8} BPF instructions for this machine")
+    except RuntimeError as exc:
+        print(f"seccomp:    unavailable: {exc}")
     return 0 if ok or ok_docker else 1
 
 

@@ -1,8 +1,10 @@
 """Sandbox latency against the usual TIR design: a fresh `python -I -c` per call.
 
 Run with `python -m pytest tests/benchmarks/test_sandbox_speed.py --benchmark-only`.
-Targets (local backend): a trivial call at least 10x faster than a fresh subprocess, a
-sympy call at least 5x faster. Memory per idle session is recorded in `extra_info`.
+Targets (local backend): a trivial call at least 100x faster than a fresh subprocess, a
+new session (fork, namespaces, cgroups, seccomp, first cell) within 10 ms at the median.
+The `cgroups="off"` rows measure, in the same run, what the per-session cgroups and the
+freezer between cells cost. Memory per idle session is recorded in `extra_info`.
 """
 
 from __future__ import annotations
@@ -52,6 +54,15 @@ def warm_session(local_box):
     session.close()
 
 
+@pytest.fixture(scope="module")
+def uncgrouped_session():
+    box = sandbox.create("local", cgroups="off")
+    session = box.session()
+    session.run("1")
+    yield session
+    box.close()
+
+
 @pytest.mark.benchmark(group="trivial call")
 def test_trivial_fresh_subprocess(benchmark):
     assert benchmark(fresh_subprocess, TRIVIAL) == "4950\n"
@@ -60,6 +71,11 @@ def test_trivial_fresh_subprocess(benchmark):
 @pytest.mark.benchmark(group="trivial call")
 def test_trivial_local_session(benchmark, warm_session):
     assert benchmark(warm_session.run, TRIVIAL).stdout == "4950\n"
+
+
+@pytest.mark.benchmark(group="trivial call")
+def test_trivial_local_session_without_cgroups(benchmark, uncgrouped_session):
+    assert benchmark(uncgrouped_session.run, TRIVIAL).stdout == "4950\n"
 
 
 @pytest.mark.benchmark(group="sympy call")
@@ -109,10 +125,14 @@ def test_session_start_and_idle_memory(benchmark, local_box):
 
     sessions = []
     benchmark.pedantic(lambda: sessions.append(start()), rounds=10)
-    channel = sessions[-1]._channel
-    pids = [channel.session_pid]
-    private = sum(_private_kib(pid) for pid in pids if os.path.exists(f"/proc/{pid}"))
+    last = sessions[-1]
+    pid = last._keeper.session_pid
+    private = _private_kib(pid) if os.path.exists(f"/proc/{pid}") else 0
     benchmark.extra_info["idle_session_private_kib"] = private
+    if last._cgroup is not None:  # what the session's memory cgroup is charged, idle
+        usage = last._cgroup.dirs["memory"] / "memory.usage_in_bytes"
+        if usage.exists():
+            benchmark.extra_info["idle_session_cgroup_kib"] = int(usage.read_text()) // 1024
     for session in sessions:
         session.close()
     assert private > 0
