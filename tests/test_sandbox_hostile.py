@@ -312,6 +312,19 @@ def test_sysv_segments_die_with_a_subprocess_session():
     assert shm < 0, "a SysV segment outlived its subprocess session"
 
 
+def test_the_cpu_budget_counts_every_process_of_the_session():
+    box = make_sandbox("local", timeout_s=30.0, cpu_s_per_session=2)
+    spin = "import time\nend = time.process_time() + 0.8\nwhile time.process_time() < end: pass"
+    try:
+        with box.session() as session:
+            result = session.run(
+                "import subprocess, sys\nfor _ in range(4):\n"
+                f"    subprocess.run([sys.executable, '-c', {spin!r}])", timeout_s=30)
+    finally:
+        box.close()
+    assert result.status == "timeout" and "CPU-time budget" in result.stderr, result
+
+
 def test_empty_files_cannot_pin_kernel_memory(local):
     with local.session() as session:
         result = session.run(

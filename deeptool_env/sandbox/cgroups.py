@@ -60,7 +60,26 @@ def _writable_parent(base: Path) -> Path:
     probe = parent / f"probe-{os.getpid()}"
     probe.mkdir(exist_ok=True)
     probe.rmdir()
+    _remove_stale(parent)
     return parent
+
+
+def _remove_stale(parent: Path) -> None:
+    """Delete the groups a dead host left behind (named `<host pid>-...`), killing what is
+    still in them: sessions of a host that is gone serve no one."""
+    for group in parent.iterdir():
+        owner = group.name.split("-", 1)[0]
+        if not group.is_dir() or not owner.isdigit() or os.path.exists(f"/proc/{owner}"):
+            continue
+        for pid in (group / "cgroup.procs").read_text().split():
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            group.rmdir()
+        except OSError:
+            pass  # still busy: the next detection takes it
 
 
 def detect() -> CgroupSupport:
