@@ -32,6 +32,18 @@ def _data_option(parser: argparse.ArgumentParser) -> None:
                              "$DEEPTOOL_DATA_DIR)")
 
 
+def _tokenizer_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tokenizer", action="append", default=[], metavar="MODEL=PATH",
+                        help="count the tokens of MODEL's submissions with this tokenizer.json "
+                             "(or model directory); repeatable")
+
+
+def _tokenizers(values: list[str]) -> dict[str, str]:
+    from .tokens import parse_tokenizer_option
+
+    return dict(parse_tokenizer_option(value) for value in values)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = argparse.ArgumentParser(prog="deeptool-leaderboard", description=__doc__)
@@ -47,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-upload-mb", type=float, default=64.0)
     serve.add_argument("--rate-limit", type=int, default=30, help="uploads per window per token")
     serve.add_argument("--rate-window", type=float, default=60.0, help="window in seconds")
+    serve.add_argument("--max-validations", type=int, default=2,
+                       help="submissions validated at once (more get 503)")
+    serve.add_argument("--validation-budget", type=float, default=300.0,
+                       help="seconds one validation may take, parsing included")
+    _tokenizer_option(serve)
 
     db = sub.add_parser("db", help="database schema (alembic migrations)")
     db.add_argument("action", choices=["upgrade", "current"])
@@ -55,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     regrade = sub.add_parser("regrade", help="re-grade every stored submission")
     _db_option(regrade)
     _data_option(regrade)
+    _tokenizer_option(regrade)
 
     validate = sub.add_parser("validate", help="check a results directory before submitting")
     validate.add_argument("results")
@@ -79,7 +97,10 @@ def _serve(args: argparse.Namespace) -> int:
     config = ServerConfig(db_url=database_url(args.db), data_dir=args.data_dir,
                           tokens=load_tokens(args.token_file),
                           max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
-                          rate_limit=args.rate_limit, rate_window_s=args.rate_window)
+                          rate_limit=args.rate_limit, rate_window_s=args.rate_window,
+                          max_concurrent_validations=args.max_validations,
+                          validation_budget_s=args.validation_budget,
+                          tokenizers=_tokenizers(args.tokenizer))
     if not len(config.tokens):
         print(f"warning: no upload tokens (--token-file or ${TOKENS_ENV}); uploads are "
               "refused", file=sys.stderr)
@@ -102,10 +123,11 @@ def _regrade(args: argparse.Namespace) -> int:
     from .db import Database
     from .intake import RegradeError, describe_moves, regrade_all
 
+    tokenizers = _tokenizers(args.tokenizer)
     db = Database(args.db)
     db.upgrade()
     try:
-        moves = regrade_all(db, args.data_dir)
+        moves = regrade_all(db, args.data_dir, tokenizers)
     except RegradeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

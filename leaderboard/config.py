@@ -104,7 +104,10 @@ class ServerConfig:
 
     `max_upload_bytes` bounds a request body (checked while it streams in); `rate_limit`
     uploads per `rate_window_s` seconds are allowed per token; at most
-    `max_concurrent_uploads` bodies are held in memory at once (more get 503).
+    `max_concurrent_uploads` bodies are held in memory at once and at most
+    `max_concurrent_validations` are validated at once (more get 503);
+    `validation_budget_s` bounds one validation, parsing included. `tokenizers` maps model
+    names to the `tokenizer.json` (or model directory) the server counts their tokens with.
     """
 
     db_url: str = field(default_factory=database_url)
@@ -114,10 +117,15 @@ class ServerConfig:
     rate_limit: int = 30
     rate_window_s: float = 60.0
     max_concurrent_uploads: int = 16
+    max_concurrent_validations: int = 2
+    validation_budget_s: float = 300.0
+    tokenizers: dict[str, str] = field(default_factory=dict)
     title: str = "DeepTool Gym leaderboard"
 
     def __post_init__(self) -> None:
-        if min(self.max_upload_bytes, self.rate_limit, self.max_concurrent_uploads) < 1 \
-                or self.rate_window_s <= 0:
-            raise ConfigError("max_upload_bytes, rate_limit, max_concurrent_uploads and "
-                              "rate_window_s must be positive")
+        counts = (self.max_upload_bytes, self.rate_limit, self.max_concurrent_uploads,
+                  self.max_concurrent_validations)
+        if min(counts) < 1 or self.rate_window_s <= 0 or self.validation_budget_s <= 0:
+            raise ConfigError("max_upload_bytes, rate_limit, max_concurrent_uploads, "
+                              "max_concurrent_validations, rate_window_s and "
+                              "validation_budget_s must be positive")

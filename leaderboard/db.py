@@ -4,7 +4,10 @@ queries the server, the regrader and the static site need.
 A submission is stored whole in one row: its metadata, the uploaded bundle bytes, and what
 the server computed from them (summary, per-problem results, status, grader and package
 versions). A row is written by one transaction after validation succeeded, so a crash
-mid-upload leaves nothing behind. The schema is owned by the alembic migrations in
+mid-upload leaves nothing behind. A run is stored once: `content_sha256` (the canonical
+content, `Submission.content_sha256`) is unique, so a replay in another wrapping (other gzip
+level or mtime, a plain tar, re-indented JSON, reordered lines) is a `DuplicateSubmission`.
+The schema is owned by the alembic migrations in
 `leaderboard/migrations`; `Database.upgrade()` brings any database to the newest revision.
 """
 
@@ -38,6 +41,7 @@ from .config import database_url
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 ACCEPTED = "accepted"
+MAX_ID = 2**31 - 1  # ids are INTEGER: 32 bits in PostgreSQL (SQLite overflows at 2**63)
 INVALID = "invalid"
 
 
@@ -53,7 +57,8 @@ class Submission(Base):
     """One uploaded run; `bundle` (the upload as sent) is loaded only when asked for."""
 
     __tablename__ = "submissions"
-    __table_args__ = (UniqueConstraint("bundle_sha256", name="uq_submissions_bundle_sha256"),)
+    __table_args__ = (UniqueConstraint("bundle_sha256", name="uq_submissions_bundle_sha256"),
+                      UniqueConstraint("content_sha256", name="uq_submissions_content_sha256"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     model: Mapped[str] = mapped_column(String(200), index=True)
@@ -67,6 +72,7 @@ class Submission(Base):
     issues: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     bundle: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     bundle_sha256: Mapped[str] = mapped_column(String(64))
+    content_sha256: Mapped[str] = mapped_column(String(64))
     bundle_size: Mapped[int] = mapped_column(Integer)
     grader_version: Mapped[str] = mapped_column(String(64))
     package_version: Mapped[str] = mapped_column(String(64))
@@ -76,10 +82,11 @@ class Submission(Base):
 
 
 class DuplicateSubmission(ValueError):
-    """The same bundle bytes were stored before (as entry `existing_id`)."""
+    """The same run (bundle bytes or canonical content) was stored before, as entry
+    `existing_id`."""
 
     def __init__(self, existing_id: int | None) -> None:
-        super().__init__(f"this bundle was already submitted (entry {existing_id})")
+        super().__init__(f"this run was already submitted (entry {existing_id})")
         self.existing_id = existing_id
 
 
@@ -154,21 +161,28 @@ class Database:
             return MigrationContext.configure(connection).get_current_revision()
 
     def insert(self, *, model: str, submitter: str, perturbation: str, meta: dict[str, Any],
-               bundle: bytes, grading: Grading) -> Submission:
+               bundle: bytes, content_sha256: str, grading: Grading) -> Submission:
         """Store one validated submission in a single transaction."""
         digest = hashlib.sha256(bundle).hexdigest()
         row = Submission(model=model, submitter=submitter, perturbation=perturbation,
                          meta=meta, bundle=bundle, bundle_sha256=digest,
-                         bundle_size=len(bundle), **vars(grading))
+                         content_sha256=content_sha256, bundle_size=len(bundle),
+                         **vars(grading))
         try:
             with self.sessions.begin() as session:
                 session.add(row)
         except IntegrityError as exc:
-            existing = self.find_bundle(bundle)
+            existing = self.find_bundle(bundle) or self.find_content(content_sha256)
             if existing is None:
                 raise
             raise DuplicateSubmission(existing) from exc
         return row
+
+    def find_content(self, content_sha256: str) -> int | None:
+        """The id of the submission stored with this canonical content, if any."""
+        with self.sessions() as session:
+            return session.scalar(select(Submission.id)
+                                  .where(Submission.content_sha256 == content_sha256))
 
     def find_bundle(self, bundle: bytes) -> int | None:
         """The id of the submission stored with exactly these bytes, if any."""
@@ -185,7 +199,9 @@ class Database:
             return list(session.scalars(query))
 
     def get(self, entry_id: int) -> Submission | None:
-        """One submission without its bundle."""
+        """One submission without its bundle (None for ids no row can have)."""
+        if not 1 <= entry_id <= MAX_ID:
+            return None
         with self.sessions() as session:
             return session.get(Submission, entry_id)
 

@@ -11,16 +11,18 @@ ranks and scores moved, and `check_results` is the client-side check behind `val
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import deeptool_env
 from benchmarks.metrics import benchmark_sort_key
 
-from .db import ACCEPTED, INVALID, Database, Grading
+from .db import ACCEPTED, INVALID, Database, DuplicateSubmission, Grading
+from .issues import Budget, BudgetExceeded
 from .ranking import rank, score
 from .submission import Submission, SubmissionError, load_submission
+from .tokens import counter_for
 from .validate import ValidationReport, validate_submission
 
 EXAMPLES = 3
@@ -29,8 +31,8 @@ ANSWERS_SHOWN = 4
 
 
 class BundleError(ValueError):
-    """The bytes are not a readable submission bundle: HTTP 400, or 413 when a file inside
-    is over the submission size limits."""
+    """The bytes are not a readable submission bundle: HTTP 400, 413 when a file inside
+    is over the submission size or line limits, 422 when parsing ran out of time."""
 
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
@@ -47,6 +49,7 @@ class Intake:
     perturbation: str = "none"
     meta: dict[str, Any] = field(default_factory=dict)
     grading: Grading | None = None
+    content_sha256: str = ""
 
 
 def _clip(text: Any, limit: int = EXAMPLE_TEXT_CHARS) -> str:
@@ -90,30 +93,45 @@ def _grading(report: ValidationReport) -> Grading:
     return Grading(
         status=ACCEPTED if report.ok else INVALID, score=score(summary), summary=summary,
         results={"problems": problem_results(records), "examples": examples(records),
-                 "counts": dict(report.counts)},
+                 "counts": dict(report.counts), "cost": report.cost},
         issues=[issue.to_dict() for issue in report.issues],
         grader_version=report.grader_version, package_version=deeptool_env.__version__)
 
 
-def _parse(data: bytes) -> Submission:
-    """The submission in a bundle, or BundleError (the status says 400 or 413)."""
+def _parse(data: bytes, budget: Budget | None = None) -> Submission:
+    """The submission in a bundle, or BundleError (the status says 400, 413 or 422)."""
     try:
-        return load_submission(data)
+        return load_submission(data, budget=budget)
     except SubmissionError as exc:
         raise BundleError(str(exc), 413 if exc.code == "too_large" else 400) from exc
+    except BudgetExceeded as exc:
+        raise BundleError(str(exc), 422) from exc
 
 
-def grade_bundle(data: bytes, data_dir: str | None) -> Intake:
-    """Parse, validate and re-grade one bundle; never trusts the bundle's own numbers."""
-    submission = _parse(data)
-    report = validate_submission(submission, data_dir=data_dir)
+def grade_bundle(data: bytes, data_dir: str | None, *, budget_s: float | None = 600.0,
+                 tokenizers: Mapping[str, str] | None = None,
+                 stored: Callable[[str], int | None] | None = None) -> Intake:
+    """Parse, validate and re-grade one bundle; never trusts the bundle's own numbers.
+
+    `budget_s` bounds the whole of it, parsing included; `tokenizers` maps model names to
+    the tokenizers the server counts with; `stored(content_sha256)` names the entry that
+    already holds the same content, which raises `DuplicateSubmission` before any grading.
+    """
+    budget = Budget(budget_s)
+    submission = _parse(data, budget)
+    digest = submission.content_sha256()
+    existing = stored(digest) if stored is not None else None
+    if existing is not None:
+        raise DuplicateSubmission(existing)
+    model = submission.metadata.model_name if submission.metadata else None
+    report = validate_submission(submission, data_dir=data_dir, budget=budget,
+                                 counter=counter_for(model, tokenizers or {}))
     meta = submission.meta
     issues = [issue.to_dict() for issue in report.issues]
     if not report.ok or submission.metadata is None:
-        return Intake(False, issues, meta=meta)
-    grading = _grading(report)
+        return Intake(False, issues, meta=meta, content_sha256=digest)
     return Intake(True, issues, submission.metadata.model_name,
-                  submission.metadata.perturbation, meta, grading)
+                  submission.metadata.perturbation, meta, _grading(report), digest)
 
 
 class RegradeError(RuntimeError):
@@ -139,10 +157,12 @@ def _standing(db: Database) -> dict[int, tuple[int | None, float | None, str, st
     return {e.id: (ranks.get(e.id), e.score, e.status, e.model) for e in db.entries(None)}
 
 
-def regrade_all(db: Database, data_dir: str | None) -> list[Move]:
-    """Re-grade every stored bundle with the current grader, store the new gradings in one
-    transaction, and return every entry's move (unchanged ones included). Missing benchmark
-    data raises `RegradeError` before anything is written (it would invalidate every entry)."""
+def regrade_all(db: Database, data_dir: str | None,
+                tokenizers: Mapping[str, str] | None = None) -> list[Move]:
+    """Re-grade every stored bundle with the current grader (counting tokens with
+    `tokenizers` where they name the model), store the new gradings in one transaction,
+    and return every entry's move (unchanged ones included). Missing benchmark data raises
+    `RegradeError` before anything is written (it would invalidate every entry)."""
     before = _standing(db)
     gradings: dict[int, Grading] = {}
     for entry_id, data in db.bundles():
@@ -152,7 +172,9 @@ def regrade_all(db: Database, data_dir: str | None) -> list[Move]:
             gradings[entry_id] = Grading(INVALID, None, {}, {}, [{"message": str(exc)}],
                                          deeptool_env.__version__, deeptool_env.__version__)
             continue
-        report = validate_submission(submission, data_dir=data_dir)
+        model = submission.metadata.model_name if submission.metadata else None
+        report = validate_submission(submission, data_dir=data_dir,
+                                     counter=counter_for(model, tokenizers or {}))
         missing = [i.message for i in report.issues if i.code == "data_unavailable"]
         if missing:
             raise RegradeError(f"entry {entry_id}: {missing[0]}; nothing was changed")

@@ -124,13 +124,16 @@ def _meta_items(meta: dict[str, Any]) -> list[tuple[str, str]]:
 def render_entry(entry: Any, row: Row | None, *, title: str,
                  links: Links | None = None) -> str:
     """The detail page of one submission: metrics per benchmark, run settings, validation
-    notes, a few trajectories and every problem's result."""
+    notes, a few trajectories and every problem's result; the recounted cost per benchmark
+    next to the submitter's self-reported token counters, labelled as such."""
     summary = entry.summary if isinstance(entry.summary, dict) else {}
     metrics = summary.get("benchmarks") or {}
     ordered = sorted(metrics.items(), key=lambda item: benchmark_sort_key(item[0]))
     results = entry.results if isinstance(entry.results, dict) else {}
+    cost = results.get("cost") if isinstance(results.get("cost"), dict) else {}
     return _ENV.get_template("entry.html").render(
         entry=entry, row=row, metrics=ordered,
+        cost=sorted(cost.items(), key=lambda item: benchmark_sort_key(item[0])),
         meta=_meta_items(entry.meta if isinstance(entry.meta, dict) else {}),
         examples=results.get("examples") or [], problems=results.get("problems") or [],
         **_common(title, links or Links()))

@@ -23,6 +23,7 @@ MAX_MODEL_NAME = 200
 MAX_NOTES = 2000
 MAX_SHORT_TEXT = 200
 MAX_K = 1024  # bound for k and max_turns (coverage checks build range(k) per problem)
+MAX_EPISODE_TOKENS = 10**7  # bound for the declared max_episode_tokens
 #: Per-benchmark metrics a submitter may claim (fields of `benchmarks.metrics.BenchmarkSummary`).
 CLAIMABLE = ("avg_at_k", "pass_at_1", "pass_at_k", "maj_at_k", "no_answer_rate",
              "tokens_per_problem", "tokens_per_correct", "tool_calls_per_problem",
@@ -64,7 +65,8 @@ class Decoding:
 class SubmissionMetadata:
     """What a submission says about its run. `datasets` maps each submitted benchmark to the
     sha256 of the data file the run used; `claimed` holds optional self-reported metrics
-    (`{benchmark: {metric: value}, "mean": value}`), which are only compared, never shown."""
+    (`{benchmark: {metric: value}, "mean": value}`), which are only compared, never shown.
+    `max_episode_tokens` (the env's token budget, from run.json) is checked when declared."""
 
     model_name: str
     agent: str
@@ -74,6 +76,7 @@ class SubmissionMetadata:
     package_version: str
     datasets: dict[str, str]
     model_link: str | None = None
+    max_episode_tokens: int | None = None
     decoding: Decoding | None = None
     claimed: dict[str, Any] | None = None
     notes: str | None = None
@@ -141,7 +144,7 @@ class _Checker:
 
 _META_REQUIRED = ("model_name", "agent", "k", "max_turns", "perturbation", "package_version",
                   "datasets")
-_META_OPTIONAL = ("model_link", "decoding", "claimed", "notes")
+_META_OPTIONAL = ("model_link", "max_episode_tokens", "decoding", "claimed", "notes")
 
 
 def parse_metadata(data: Any) -> tuple[SubmissionMetadata | None, list[ValidationIssue]]:
@@ -163,6 +166,11 @@ def parse_metadata(data: Any) -> tuple[SubmissionMetadata | None, list[Validatio
     for key in ("k", "max_turns"):
         if key in got and check.typed(got, key, "int", key) and not 1 <= got[key] <= MAX_K:
             check.add("invalid_value", key, f"must be in 1..{MAX_K}, got {got[key]}")
+    if got.get("max_episode_tokens") is not None and check.typed(
+            got, "max_episode_tokens", "int", "max_episode_tokens") \
+            and not 1 <= got["max_episode_tokens"] <= MAX_EPISODE_TOKENS:
+        check.add("invalid_value", "max_episode_tokens", f"must be in 1..{MAX_EPISODE_TOKENS}, "
+                  f"got {got['max_episode_tokens']}")
     if "perturbation" in got and check.typed(got, "perturbation", "str", "perturbation"):
         if got["perturbation"] not in PRESETS:
             check.add("invalid_value", "perturbation", f"is {got['perturbation']!r}, not one of "

@@ -3,76 +3,34 @@ re-validates and re-grades itself, the JSON API, and the HTML pages.
 
 Upload path, in order: the bearer token (401), the per-token rate limit (429), the declared
 size (413 before a byte of the body is read), the body read chunk by chunk with the limit
-enforced as it streams (413 as soon as it is passed: never buffered beyond the limit),
-then `intake.grade_bundle` in a worker thread (400 unreadable, 422 invalid with the
-issues, 503 when the server's benchmark data is missing), and one database transaction
-that stores the whole submission (201; 409 for a bundle stored before). Nothing
-the client computed is trusted: scores come from the server's own grading.
+enforced as it streams (413 as soon as it is passed: never buffered beyond the limit), the
+same bytes stored before (409), a free validation slot (503 otherwise), then
+`intake.grade_bundle` in a worker thread under one time budget (413 over the line limit,
+409 for content stored before, checked before any grading; 400 unreadable, 422 invalid
+with the issues, 503 when the server's benchmark data is missing), and one database
+transaction that stores the whole submission (201). Nothing the client computed is
+trusted: scores and costs come from the server's own grading and counting. Entry ids in
+paths are bounded (404 for any id no row can have).
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import defaultdict, deque
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect
 
 from .config import ServerConfig
 from .db import Database, DuplicateSubmission
 from .intake import BundleError, grade_bundle
 from .pages import CSP, Links, render_entry, render_error, render_index
 from .ranking import Row, rank
+from .uploads import RateLimiter, Slots, entry_id, read_body
 
 SECURITY_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
                     "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
-
-
-class RateLimiter:
-    """At most `limit` events per `window_s` seconds per key (sliding window)."""
-
-    def __init__(self, limit: int, window_s: float) -> None:
-        self.limit, self.window_s = limit, window_s
-        self._events: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def allow(self, key: str) -> float | None:
-        """None if allowed (and counted), else the seconds until the next slot frees."""
-        now = time.monotonic()
-        with self._lock:
-            events = self._events[key]
-            while events and events[0] <= now - self.window_s:
-                events.popleft()
-            if len(events) >= self.limit:
-                return max(0.0, events[0] + self.window_s - now)
-            events.append(now)
-            return None
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 once it passes `limit` bytes (declared or not)."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            size = int(declared)
-        except ValueError:
-            raise HTTPException(400, "invalid Content-Length") from None
-        if size > limit:
-            raise HTTPException(413, f"the upload is {size} bytes; the limit is {limit}")
-    body = bytearray()
-    try:
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > limit:
-                raise HTTPException(413, f"the upload is larger than the limit of {limit} "
-                                    "bytes")
-    except ClientDisconnect:
-        raise HTTPException(400, "the client disconnected during the upload") from None
-    return bytes(body)
 
 
 def _bearer(request: Request) -> str | None:
@@ -80,8 +38,8 @@ def _bearer(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" else None
 
 
-def _row_of(rows: list[Row], entry_id: int) -> Row | None:
-    return next((row for row in rows if row.entry.id == entry_id), None)
+def _row_of(rows: list[Row], wanted: int) -> Row | None:
+    return next((row for row in rows if row.entry.id == wanted), None)
 
 
 def entry_detail(entry: Any, row: Row | None) -> dict[str, Any]:
@@ -103,8 +61,12 @@ def create_app(config: ServerConfig, database: Database | None = None) -> FastAP
     db = database or Database(config.db_url)
     db.upgrade()
     limiter = RateLimiter(config.rate_limit, config.rate_window_s)
+    grade = partial(grade_bundle, data_dir=config.data_dir,
+                    budget_s=config.validation_budget_s, tokenizers=config.tokenizers,
+                    stored=db.find_content)
     app = FastAPI(title=config.title, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.db, app.state.config, app.state.uploads = db, config, 0
+    app.state.validations = Slots(config.max_concurrent_validations)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
@@ -130,11 +92,18 @@ def create_app(config: ServerConfig, database: Database | None = None) -> FastAP
             body = await read_body(request, config.max_upload_bytes)
             existing = await run_in_threadpool(db.find_bundle, body)
             if existing is not None:
-                return JSONResponse({"detail": str(DuplicateSubmission(existing)),
-                                     "id": existing}, status_code=409)
-            intake = await run_in_threadpool(grade_bundle, body, config.data_dir)
+                raise DuplicateSubmission(existing)
+            if not app.state.validations.try_acquire():
+                raise HTTPException(503, "the server is validating as many submissions as "
+                                    "it can; retry shortly", headers={"Retry-After": "30"})
+            try:
+                intake = await run_in_threadpool(grade, body)
+            finally:
+                app.state.validations.release()
         except BundleError as exc:
             raise HTTPException(exc.status, f"unreadable submission: {exc}") from None
+        except DuplicateSubmission as exc:
+            return JSONResponse({"detail": str(exc), "id": exc.existing_id}, status_code=409)
         finally:
             app.state.uploads -= 1
         if any(issue.get("code") == "data_unavailable" for issue in intake.issues):
@@ -148,7 +117,7 @@ def create_app(config: ServerConfig, database: Database | None = None) -> FastAP
             row = await run_in_threadpool(
                 db.insert, model=intake.model, submitter=submitter,
                 perturbation=intake.perturbation, meta=intake.meta, bundle=body,
-                grading=intake.grading)
+                content_sha256=intake.content_sha256, grading=intake.grading)
         except DuplicateSubmission as exc:
             return JSONResponse({"detail": str(exc), "id": exc.existing_id}, status_code=409)
         return JSONResponse({"id": row.id, "url": f"/entry/{row.id}", "score": row.score,
@@ -160,27 +129,29 @@ def create_app(config: ServerConfig, database: Database | None = None) -> FastAP
         return {"submissions": [row.to_dict() | {"url": f"/entry/{row.entry.id}"}
                                 for row in rows]}
 
-    @app.get("/api/submissions/{entry_id}")
-    async def get_submission(entry_id: int) -> dict[str, Any]:
-        entry = await run_in_threadpool(db.get, entry_id)
+    @app.get("/api/submissions/{segment}")
+    async def get_submission(segment: str) -> dict[str, Any]:
+        wanted = entry_id(segment)
+        entry = None if wanted is None else await run_in_threadpool(db.get, wanted)
         if entry is None:
-            raise HTTPException(404, f"no submission {entry_id}")
+            raise HTTPException(404, f"no submission {segment[:40]!r}")
         rows = rank(await run_in_threadpool(db.entries))
-        return entry_detail(entry, _row_of(rows, entry_id))
+        return entry_detail(entry, _row_of(rows, entry.id))
 
     @app.get("/", response_class=HTMLResponse)
     async def index() -> HTMLResponse:
         rows = rank(await run_in_threadpool(db.entries))
         return HTMLResponse(render_index(rows, title=config.title, links=Links()))
 
-    @app.get("/entry/{entry_id}", response_class=HTMLResponse)
-    async def entry_page(entry_id: int) -> HTMLResponse:
-        entry = await run_in_threadpool(db.get, entry_id)
+    @app.get("/entry/{segment}", response_class=HTMLResponse)
+    async def entry_page(segment: str) -> HTMLResponse:
+        wanted = entry_id(segment)
+        entry = None if wanted is None else await run_in_threadpool(db.get, wanted)
         if entry is None:
-            page = render_error(404, f"No submission {entry_id}.", title=config.title)
+            page = render_error(404, f"No submission {segment[:40]}.", title=config.title)
             return HTMLResponse(page, status_code=404)
         rows = rank(await run_in_threadpool(db.entries))
-        page = render_entry(entry, _row_of(rows, entry_id), title=config.title, links=Links())
+        page = render_entry(entry, _row_of(rows, entry.id), title=config.title, links=Links())
         return HTMLResponse(page)
 
     @app.get("/healthz")

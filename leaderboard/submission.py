@@ -17,15 +17,22 @@ submitter's file). `to_bundle` is deterministic (mtime 0, uid 0, sorted members)
 submission always gives the same bytes. Any other member, link or duplicate is refused.
 
 Limits (`Limits`, configurable) are checked on sizes before anything is parsed: a file's size
-on disk, a tar member's declared size, each line's length. Exceeding a file limit raises
-`SubmissionError` (code "too_large"); an unreadable bundle or results directory raises
-`SubmissionError` too. Problems inside the content (bad JSON on line 12, a missing field) are
-not exceptions: they are `Submission.issues`, reported by `validate_submission` with the rest.
+on disk, a tar member's declared size, the number of lines, each line's length. Exceeding a
+file limit raises `SubmissionError` (code "too_large"); an unreadable bundle or results
+directory raises `SubmissionError` too. Problems inside the content (bad JSON on line 12, a
+missing field) are not exceptions: they are `Submission.issues` (an `IssueLog`: the first 100
+are kept, all are counted), reported by `validate_submission` with the rest. Parsing checks
+the validation's `Budget` every `BUDGET_EVERY` lines (`BudgetExceeded` once it ran out).
+
+Replays are recognised by `content_sha256`: the digest of the canonical metadata JSON and of
+every parsed sample record in canonical JSON, sorted by (benchmark, problem, sample). It does
+not depend on the compression, the archive format, the JSON layout or the line order.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -37,6 +44,7 @@ from typing import Any
 
 from benchmarks.records import RUN_FILE, SAMPLES_FILE, SampleRecord
 
+from .issues import Budget, IssueLog
 from .schema import SubmissionMetadata, ValidationIssue, parse_metadata, parse_sample
 
 BUNDLE_METADATA = "submission.json"
@@ -44,15 +52,20 @@ BUNDLE_SAMPLES = SAMPLES_FILE
 OVERLAY_FILE = "metadata.json"
 OVERLAY_KEYS = ("model_name", "model_link", "decoding", "claimed", "notes")
 MiB = 1 << 20
+BUDGET_EVERY = 1024  # lines parsed between two checks of the time budget
+CONTENT_VERSION = b"deeptool-submission-content-v1\n"
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Size limits in bytes (uncompressed), checked before parsing."""
+    """Size limits in bytes (uncompressed) and lines, checked before parsing. `max_lines`:
+    the six benchmarks at k=128 are 167,040 samples, and 64 MiB cannot hold many more real
+    records (a minimal one is about 350 bytes)."""
 
     samples_bytes: int = 64 * MiB
     metadata_bytes: int = 64 * 1024
     line_bytes: int = 2 * MiB
+    max_lines: int = 200_000
 
 
 DEFAULT_LIMITS = Limits()
@@ -110,7 +123,7 @@ class Submission:
     samples_bytes: bytes
     records: list[SampleRecord] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
-    issues: list[ValidationIssue] = field(default_factory=list)
+    issues: IssueLog = field(default_factory=IssueLog)
     n_lines: int = 0
 
     @property
@@ -118,22 +131,39 @@ class Submission:
         """The metadata as a plain dict (the checked one when valid, else as sent)."""
         return self.metadata.to_dict() if self.metadata else dict(self.raw_metadata)
 
+    def content_sha256(self) -> str:
+        """The digest replays are recognised by (see the module docstring)."""
+        digest = hashlib.sha256(CONTENT_VERSION)
+        digest.update(_canonical(self.meta) + b"\n")
+        for record in sorted(self.records, key=lambda r: r.key):
+            digest.update(_canonical(record.to_dict()) + b"\n")
+        return digest.hexdigest()
+
     @classmethod
     def from_files(cls, metadata_bytes: bytes, samples_bytes: bytes, *,
-                   limits: Limits = DEFAULT_LIMITS) -> Submission:
-        """Parse full metadata JSON and samples.jsonl bytes (sizes are checked first)."""
+                   limits: Limits = DEFAULT_LIMITS, budget: Budget | None = None
+                   ) -> Submission:
+        """Parse full metadata JSON and samples.jsonl bytes (sizes and the number of lines
+        are checked first)."""
         if len(metadata_bytes) > limits.metadata_bytes:
             raise _too_large("the metadata", len(metadata_bytes), limits.metadata_bytes)
         if len(samples_bytes) > limits.samples_bytes:
             raise _too_large(SAMPLES_FILE, len(samples_bytes), limits.samples_bytes)
+        lines = samples_bytes.count(b"\n") + (not samples_bytes.endswith(b"\n"))
+        if lines > limits.max_lines:
+            raise SubmissionError("too_large", f"{SAMPLES_FILE} has {lines} lines, over the "
+                                  f"limit of {limits.max_lines}; nothing was parsed")
         raw, metadata, issues = metadata_from_bytes(metadata_bytes)
-        sub = cls(metadata, raw, bytes(metadata_bytes), bytes(samples_bytes), issues=issues)
-        sub._parse_samples(limits)
+        sub = cls(metadata, raw, bytes(metadata_bytes), bytes(samples_bytes))
+        sub.issues.extend(issues)
+        sub._parse_samples(limits, budget or Budget(None))
         return sub
 
-    def _parse_samples(self, limits: Limits) -> None:
+    def _parse_samples(self, limits: Limits, budget: Budget) -> None:
         where = "samples.jsonl line"
         for number, raw in enumerate(self.samples_bytes.split(b"\n"), start=1):
+            if number % BUDGET_EVERY == 0:
+                budget.check(f"parsing {SAMPLES_FILE} (line {number})")
             if not raw.strip():
                 continue
             self.n_lines += 1
@@ -172,7 +202,8 @@ class Submission:
         return buffer.getvalue()
 
     @classmethod
-    def from_bundle(cls, data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Submission:
+    def from_bundle(cls, data: bytes, *, limits: Limits = DEFAULT_LIMITS,
+                    budget: Budget | None = None) -> Submission:
         """Read a bundle made by `to_bundle`. The archive is read as a stream that stops at
         the limits (a gzip bomb costs at most that much), and member sizes are checked from
         their headers before their content is read."""
@@ -198,7 +229,14 @@ class Submission:
         missing = sorted(set(wanted) - set(found))
         if missing:
             raise SubmissionError("bad_bundle", f"the bundle has no {', '.join(missing)}")
-        return cls.from_files(found[BUNDLE_METADATA], found[BUNDLE_SAMPLES], limits=limits)
+        return cls.from_files(found[BUNDLE_METADATA], found[BUNDLE_SAMPLES], limits=limits,
+                              budget=budget)
+
+
+def _canonical(data: Any) -> bytes:
+    """JSON with sorted keys, no whitespace and UTF-8 text: one spelling per value."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False).encode("utf-8")
 
 
 class _Bounded(io.RawIOBase):
@@ -259,7 +297,8 @@ def metadata_from_run(run: dict[str, Any], overlay: dict[str, Any]) -> dict[str,
     datasets = run.get("datasets")
     meta: dict[str, Any] = {
         "model_name": run.get("model"), "agent": run.get("agent"), "k": run.get("k"),
-        "max_turns": run.get("max_turns"), "perturbation": run.get("perturbation"),
+        "max_turns": run.get("max_turns"), "max_episode_tokens": run.get("max_episode_tokens"),
+        "perturbation": run.get("perturbation"),
         "package_version": run.get("package_version"),
         "datasets": ({name: (prov or {}).get("content_hash") if isinstance(prov, dict) else prov
                       for name, prov in datasets.items()} if isinstance(datasets, dict)
@@ -274,10 +313,11 @@ def metadata_from_run(run: dict[str, Any], overlay: dict[str, Any]) -> dict[str,
 
 
 def load_submission(source: str | os.PathLike[str] | bytes, *,
-                    limits: Limits = DEFAULT_LIMITS) -> Submission:
+                    limits: Limits = DEFAULT_LIMITS, budget: Budget | None = None
+                    ) -> Submission:
     """A submission from a results directory, a bundle file, or bundle bytes."""
     if isinstance(source, bytes | bytearray | memoryview):
-        return Submission.from_bundle(bytes(source), limits=limits)
+        return Submission.from_bundle(bytes(source), limits=limits, budget=budget)
     path = Path(source)
     if path.is_file():
         limit = limits.samples_bytes + limits.metadata_bytes + MiB  # tar headers, padding

@@ -3,7 +3,10 @@
 Nothing the submitter computed is ranked. The server's copy of each benchmark (`load_tasks`,
 pinned content hashes) supplies the problems and gold answers; every sample is re-graded from
 its `final_text` (`regrade.py`); the summary is `benchmarks.metrics.summarize` over the
-re-graded records. Claimed metrics are only compared with it.
+re-graded records, with the turns, characters and tokens the server recounted
+(`trajectory.py`) in place of the record's counters. Claimed metrics are only compared with it.
+Every trajectory is checked against the declared settings (max_turns, max_episode_tokens,
+decoding.max_new_tokens with a known tokenizer, the perturbation preset).
 
 Rejection codes (level "error"): from parsing (`Submission.issues`) bad_json, bad_encoding,
 line_too_long, missing_field, unknown_field, wrong_type, invalid_value;
@@ -11,12 +14,15 @@ unknown_benchmark, undeclared_benchmark, missing_benchmark, dataset_hash_mismatc
 data_unavailable; unknown_problem, missing_problem, duplicate_sample,
 sample_index_out_of_range, k_mismatch, perturbation_mismatch, no_samples; tampered_verdict,
 regrade_timeout, final_text_mismatch, answer_without_answer_turn, answer_in_tool_output,
-counter_mismatch, budget_exceeded; claim_mismatch (a warning with strict_claims=False).
+counter_mismatch, budget_exceeded; max_turns_exceeded, turns_inconsistent,
+max_episode_tokens_exceeded, max_new_tokens_exceeded, counter_out_of_bounds;
+claim_mismatch (a warning with strict_claims=False).
 Recorded only: verdict_upgraded (info), extracted_mismatch and gold_mismatch (warnings).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
@@ -28,12 +34,14 @@ from benchmarks.records import SampleRecord
 from deeptool_env.tasks import BENCHMARK_SHA256, BENCHMARKS, TaskSet, canonical_name, load_tasks
 from deeptool_env.tasks.errors import TaskIntegrityError, TaskSourceError
 
+from .issues import MAX_ISSUES, Budget, BudgetExceeded, IssueLog
 from .regrade import Entry, SampleVerdict, majority_equivalence, regrade
 from .schema import ERROR, WARNING, SubmissionMetadata, ValidationIssue
 from .submission import Submission
+from .tokens import APPROX, TokenCounter
+from .trajectory import check_trajectories, cost_summary
 
 TOLERANCE = 1e-6
-MAX_ISSUES = 100
 SHOWN = 5
 _ORDER = {ERROR: 0, WARNING: 1}
 
@@ -53,6 +61,7 @@ class ValidationReport:
     counts: dict[str, int] = field(default_factory=dict)
     issue_counts: dict[str, int] = field(default_factory=dict)
     issues_omitted: int = 0
+    cost: dict[str, Any] = field(default_factory=dict)
     grader_version: str = deeptool_env.__version__
     elapsed_s: float = 0.0
 
@@ -61,6 +70,7 @@ class ValidationReport:
         out = {"ok": self.ok, "issues": [i.to_dict() for i in self.issues],
                "summary": self.summary, "counts": self.counts,
                "issue_counts": self.issue_counts, "issues_omitted": self.issues_omitted,
+               "cost": self.cost,
                "grader_version": self.grader_version, "elapsed_s": self.elapsed_s}
         if verdicts:
             out["verdicts"] = [asdict(v) for v in self.verdicts]
@@ -198,6 +208,15 @@ def _check_claims(meta: SubmissionMetadata | None, summary: RunSummary | None,
     return issues
 
 
+def _perturbation(entries: list[Entry], meta: SubmissionMetadata) -> list[ValidationIssue]:
+    off = [e.line for e in entries if e.record.perturbation != meta.perturbation]
+    if not off:
+        return []
+    return [ValidationIssue("perturbation_mismatch", f"samples.jsonl lines {_sample_list(off)}: "
+                            f"perturbation differs from metadata.perturbation "
+                            f"{meta.perturbation!r}", off[0], "perturbation")]
+
+
 def _majority_k(entries: list[Entry]) -> int | None:
     counts = Counter(Counter((e.record.benchmark, e.record.problem_id) for e in entries).values())
     return counts.most_common(1)[0][0] if counts else None
@@ -205,51 +224,65 @@ def _majority_k(entries: list[Entry]) -> int | None:
 
 def validate_submission(submission: Submission, *, data_dir: Any = None,
                         strict_claims: bool = True, timeout_s: float = 10.0,
-                        budget_s: float | None = 600.0, max_issues: int = MAX_ISSUES
+                        budget_s: float | None = 600.0, budget: Budget | None = None,
+                        max_issues: int = MAX_ISSUES, counter: TokenCounter = APPROX
                         ) -> ValidationReport:
     """Validate, re-grade and summarise `submission` (see the module docstring).
 
     `data_dir`: the server's benchmark data (default $DEEPTOOL_DATA_DIR). `timeout_s`: hard
-    grading limit per answer. `budget_s`: wall-clock budget of all grading (None: none);
-    what is left ungraded when it runs out counts as wrong and the report gets a
-    "budget_exceeded" error, so crafted slow answers cannot hold a server for hours.
+    grading limit per answer. `budget`: the validation's deadline, shared with the parsing
+    that made `submission` (default: `budget_s` seconds from now; None: none); once it has
+    passed, nothing more is checked, what is left ungraded counts as wrong and the report
+    gets a "budget_exceeded" error, so crafted slow input cannot hold a server for hours.
     `max_issues`: how many issues the report lists (all are counted in `issue_counts`).
+    `counter`: how the server counts tokens (the model's tokenizer when it knows it).
     """
     started = time.perf_counter()
+    budget = budget or Budget(budget_s)
     meta = submission.metadata
-    issues = list(submission.issues)
+    issues = IssueLog(max_issues)
+    issues.merge(submission.issues)
     used: dict[str, list[int]] = defaultdict(list)
     for line, record in zip(submission.lines, submission.records, strict=True):
         used[record.benchmark].append(line)
     if not submission.records:
         issues.append(ValidationIssue("no_samples", "samples.jsonl has no valid sample"))
-    tasksets, found = _load_data(meta, used, data_dir)
-    issues += found
-    entries, found = _index(submission, tasksets, meta.k if meta else None)
-    issues += found
-    k = meta.k if meta else _majority_k(entries)
-    issues += _coverage(entries, tasksets, k, meta is not None)
-    if meta is not None:
-        off = [e.line for e in entries if e.record.perturbation != meta.perturbation]
-        if off:
-            issues.append(ValidationIssue("perturbation_mismatch", f"samples.jsonl lines "
-                          f"{_sample_list(off)}: perturbation differs from metadata."
-                          f"perturbation {meta.perturbation!r}", off[0], "perturbation"))
-    deadline = None if budget_s is None else time.monotonic() + budget_s
-    records, verdicts, found = regrade(entries, timeout_s=timeout_s, deadline=deadline)
-    issues += found
+    records, verdicts, costs, cost = [], [], [], {}
     summary = None
-    if records:
-        groups = group_problems(records)
-        equivalent, in_time = majority_equivalence(
-            [s for problems in groups.values() for s in problems.values()],
-            timeout_s=timeout_s, deadline=deadline)
-        if not in_time and not any(i.code == "budget_exceeded" for i in issues):
-            issues.append(ValidationIssue("budget_exceeded", "the validation time budget ran "
-                                          "out while grading answer equivalence for maj@k"))
-        summary = summarize(records, equivalent=equivalent)
-    issues += _check_claims(meta, summary, strict_claims)
-    ordered = sorted(issues, key=lambda i: _ORDER.get(i.level, 2))
+    try:
+        budget.check("checking the datasets")
+        tasksets, found = _load_data(meta, used, data_dir)
+        issues.extend(found)
+        entries, found = _index(submission, tasksets, meta.k if meta else None)
+        issues.extend(found)
+        k = meta.k if meta else _majority_k(entries)
+        issues.extend(_coverage(entries, tasksets, k, meta is not None))
+        if meta is not None:
+            issues.extend(_perturbation(entries, meta))
+            costs, found = check_trajectories(entries, meta, counter, budget)
+            issues.extend(found)
+            cost = cost_summary(entries, costs, counter)
+        records, verdicts, found = regrade(entries, timeout_s=timeout_s,
+                                           deadline=budget.deadline)
+        issues.extend(found)
+        if costs:  # everything ranked uses the server's counts, never the record's
+            records = [dataclasses.replace(r, episode_tokens=c.tokens, prompt_tokens=0,
+                                           completion_tokens=0)
+                       for r, c in zip(records, costs, strict=True)]
+        if records:
+            groups = group_problems(records)
+            equivalent, in_time = majority_equivalence(
+                [s for problems in groups.values() for s in problems.values()],
+                timeout_s=timeout_s, deadline=budget.deadline)
+            if not in_time and not issues.has("budget_exceeded"):
+                issues.append(ValidationIssue("budget_exceeded", "the validation time budget "
+                                              "ran out while grading answer equivalence for "
+                                              "maj@k"))
+            summary = summarize(records, equivalent=equivalent)
+    except BudgetExceeded as exc:
+        issues.append(ValidationIssue("budget_exceeded", str(exc)))
+        records, verdicts, cost, summary = [], [], {}, None
+    issues.extend(_check_claims(meta, summary, strict_claims))
     counts = {"lines": submission.n_lines, "samples": len(submission.records),
               "graded": len(records), "correct": sum(r.correct for r in records),
               "claimed_correct": sum(v.claimed_correct for v in verdicts),
@@ -257,8 +290,7 @@ def validate_submission(submission: Submission, *, data_dir: Any = None,
               "downgraded": sum(v.claimed_correct and not v.correct for v in verdicts),
               "problems": len({(r.benchmark, r.problem_id) for r in records})}
     return ValidationReport(
-        ok=not any(i.level == ERROR for i in issues), issues=ordered[:max_issues],
+        ok=issues.errors == 0, issues=sorted(issues, key=lambda i: _ORDER.get(i.level, 2)),
         summary=summary.to_dict() if summary else {}, verdicts=verdicts, records=records,
-        counts=counts, issue_counts=dict(Counter(i.code for i in issues)),
-        issues_omitted=max(0, len(issues) - max_issues),
-        elapsed_s=round(time.perf_counter() - started, 3))
+        counts=counts, issue_counts=dict(issues.by_code), issues_omitted=issues.omitted,
+        cost=cost, elapsed_s=round(time.perf_counter() - started, 3))

@@ -47,8 +47,8 @@ def run(tmp_path_factory, data_dir) -> Path:
 
 @pytest.fixture
 def live(tmp_path, data_dir):
-    with LiveServer(server_config(tmp_path, data_dir, max_upload_bytes=LIMIT,
-                                  rate_limit=50)) as server:
+    with LiveServer(server_config(tmp_path, data_dir, max_upload_bytes=LIMIT, rate_limit=50,
+                                  max_concurrent_validations=8)) as server:
         yield server
 
 

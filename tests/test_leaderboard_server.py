@@ -205,7 +205,7 @@ def test_static_build_and_db_commands(tmp_path, data_dir, runs, capsys):
     assert leaderboard_main(["db", "current", "--db", str(fresh)]) == 0
     assert "revision None" in capsys.readouterr().out
     assert leaderboard_main(["db", "upgrade", "--db", str(fresh)]) == 0
-    assert "sqlite database at revision 0001" in capsys.readouterr().out
+    assert "sqlite database at revision 0002" in capsys.readouterr().out
 
 
 def test_migrations_match_the_models(tmp_path):
