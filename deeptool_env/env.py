@@ -14,11 +14,11 @@ from typing import Any
 import gymnasium as gym
 
 from . import protocol
-from .env_config import EnvConfig
+from .env_config import EnvConfig, EnvConfigError
 from .perturbations import Perturber, resolve_perturbation
 from .rewards import RewardTracker, Turn, resolve_reward
 from .sandbox import Session, shared
-from .spaces import UnicodeText
+from .spaces import UnicodeText, unicode_text
 from .tasks import Task, TaskSet, load_tasks
 from .tool_turn import run_tool_turn
 
@@ -30,8 +30,11 @@ class DeepToolMathEnv(gym.Env[str, str]):
 
     Observations and actions are `UnicodeText` strings (any Unicode): the observation is
     the prompt after `reset` and the tool output (or a protocol error) after `step`, at most
-    `MAX_OBSERVATION_CHARS` characters; an action is one assistant turn of at most
-    `max_action_chars`. Options: the fields of `EnvConfig`.
+    `MAX_OBSERVATION_CHARS` characters (more when `max_output_chars` needs it); an action is
+    one assistant turn of at most `max_action_chars`. Options: the fields of `EnvConfig`.
+
+    `step` never raises on a string action: whatever the turn holds (any text, lone
+    surrogates, code too deep to parse) it returns an observation in `observation_space`.
     """
 
     metadata = {"render_modes": ["ansi"]}
@@ -39,7 +42,7 @@ class DeepToolMathEnv(gym.Env[str, str]):
     def __init__(self, render_mode: str | None = None, **options: Any) -> None:
         self.config = EnvConfig.from_kwargs(**options)
         if render_mode not in (None, "ansi"):
-            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
+            raise EnvConfigError(f"render_mode must be None or 'ansi', got {render_mode!r}")
         self.render_mode = render_mode
         self.tasks: TaskSet = load_tasks(self.config.tasks, data_dir=self.config.data_dir,
                                          strict=self.config.strict_data)
@@ -47,7 +50,9 @@ class DeepToolMathEnv(gym.Env[str, str]):
         self.perturber = Perturber(resolve_perturbation(self.config.perturbation),
                                    timeout_s=self.config.tool_timeout_s)
         self.rewards = RewardTracker(resolve_reward(self.config.reward))
-        self.observation_space = UnicodeText(MAX_OBSERVATION_CHARS)
+        self.observation_space = UnicodeText(max(
+            MAX_OBSERVATION_CHARS,
+            protocol.max_rendered_output_chars(self.config.max_output_chars)))
         self.action_space = UnicodeText(self.config.max_action_chars)
         self._sandbox = None
         self._session: Session | None = None
@@ -66,21 +71,19 @@ class DeepToolMathEnv(gym.Env[str, str]):
         if unknown:
             raise ValueError(f"unknown reset option(s) {sorted(unknown)}; use 'task_id' or "
                              "'index'")
-        if "task_id" in options:
-            self.task = self.tasks.by_id(options["task_id"])
-        else:
-            index = options.get("index")
-            if index is None:
-                index = int(self.np_random.integers(len(self.tasks)))
-            self.task = self.tasks[index]
+        self.task = self._pick_task(options)
         self._new_session()
         self.perturber.reset(int(self.np_random.integers(2**62)))
         self.rewards.reset(self.task.solution, problem=self.task.problem)
         system = protocol.system_prompt(self.config.max_turns)
-        user = protocol.USER_TEMPLATE.format(problem=self.task.problem)
+        user = protocol.USER_TEMPLATE.format(problem=unicode_text(self.task.problem))
         self.messages = [{"role": "system", "content": system},
                          {"role": "user", "content": user}]
         observation = f"{system}\n\n{user}"
+        if not self.observation_space.contains(observation):
+            raise ValueError(f"the prompt of task {self.task.id!r} has {len(observation)} "
+                             f"characters, more than the observation space's "
+                             f"{self.observation_space.max_length}; shorten the problem text")
         self._turn = 0
         self._invalid_streak = 0
         self._tokens = self.config.count_tokens(observation)
@@ -96,14 +99,17 @@ class DeepToolMathEnv(gym.Env[str, str]):
         if not isinstance(action, str):
             raise TypeError(f"action must be a str (one assistant turn), got "
                             f"{type(action).__name__}")
+        action = unicode_text(action)  # lone surrogates can be neither run nor recorded
         if self._episode_over:
             raise RuntimeError("the episode is over (or reset() was never called): call "
                                "reset() before step()")
         self._turn += 1
         parsed = protocol.parse_action(action, max_chars=self.config.max_action_chars)
         self.messages.append({"role": "assistant", "content": action})
+        # A key holds one type on every turn (a dict key is absent, never None, when it does
+        # not apply): vector envs batch infos by the type they see first.
         info: dict[str, Any] = {"turn": self._turn, "action_kind": parsed.kind,
-                                "parse_error": parsed.error, "tool": None,
+                                "parse_error": parsed.error,
                                 "hallucinated_output": parsed.hallucinated_output}
         terminated, correct = False, None
         if parsed.kind == "code":
@@ -119,6 +125,7 @@ class DeepToolMathEnv(gym.Env[str, str]):
             if self._invalid_streak >= self.config.max_invalid_turns:
                 terminated = True
                 info["termination"] = "invalid_turns"
+        observation = unicode_text(observation)
         info["reward_terms"] = self.rewards.score(turn, correct=correct)
         reward = info["reward_terms"]["process"] + info["reward_terms"]["outcome"]
         if parsed.valid:
@@ -143,6 +150,29 @@ class DeepToolMathEnv(gym.Env[str, str]):
         return observation, reward, terminated, truncated, info
 
     # -- pieces ---------------------------------------------------------------------------
+
+    def _pick_task(self, options: dict[str, Any]) -> Task:
+        """The task `reset` options ask for, or one drawn from the seed."""
+        if "task_id" in options:
+            task_id = options["task_id"]
+            try:
+                return self.tasks.by_id(task_id)
+            except KeyError:
+                close = self.tasks.close_ids(str(task_id))
+                hint = (f"did you mean {' or '.join(map(repr, close))}?" if close
+                        else f"ids look like {self.tasks[0].id!r}")
+                raise ValueError(f"reset option task_id={task_id!r}: no such task in "
+                                 f"{self.tasks.name}; {hint}") from None
+        index = options.get("index")
+        if index is None:
+            index = int(self.np_random.integers(len(self.tasks)))
+        size = len(self.tasks)
+        try:
+            return self.tasks[index]
+        except (IndexError, TypeError):
+            raise ValueError(f"reset option index={index!r} must be an integer from 0 to "
+                             f"{size - 1} ({self.tasks.name} has {size} tasks; negative "
+                             f"indices count from the end)") from None
 
     def _run_code(self, code: str, info: dict[str, Any]) -> tuple[str, Turn]:
         assert self._session is not None

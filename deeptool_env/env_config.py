@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import numbers
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -10,6 +13,12 @@ from typing import Any
 from .sandbox import SandboxConfig
 
 _WORDPIECE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+_COUNTS = ("max_turns", "max_episode_tokens", "max_output_chars", "max_action_chars",
+           "max_invalid_turns")
+
+
+class EnvConfigError(ValueError):
+    """A bad option of the environment; the message names it and what it accepts."""
 
 
 def approx_token_count(text: str) -> int:
@@ -46,6 +55,9 @@ class EnvConfig:
             `PerturbationConfig`, or a dict of its fields.
         reward: `"deeptool"` (outcome plus the action-centric process reward, default),
             `"outcome"` (the final answer only), a `RewardConfig`, or a dict of its fields.
+
+    Every option is checked when the config is made: a bad one raises `EnvConfigError` (a
+    `ValueError`) that names it and says what it accepts.
     """
 
     tasks: str = "procedural"
@@ -63,15 +75,41 @@ class EnvConfig:
     reward: Any = "deeptool"
 
     def __post_init__(self) -> None:
-        for name in ("max_turns", "max_episode_tokens", "max_output_chars",
-                     "max_action_chars", "max_invalid_turns"):
+        """Check every option, so a bad one fails here and not in the middle of an episode."""
+        for name in _COUNTS:
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not isinstance(self.tool_timeout_s, (int, float)) or self.tool_timeout_s <= 0:
-            raise ValueError(f"tool_timeout_s must be positive, got {self.tool_timeout_s!r}")
-        if not isinstance(self.tasks, str) and not hasattr(self.tasks, "__fspath__"):
-            raise TypeError(f"tasks must be a benchmark name or a path, got {self.tasks!r}")
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
+                raise EnvConfigError(f"{name} must be a positive integer, got {value!r}")
+            setattr(self, name, int(value))
+        timeout = self.tool_timeout_s
+        if (not isinstance(timeout, numbers.Real) or isinstance(timeout, bool)
+                or not math.isfinite(timeout) or timeout <= 0):
+            raise EnvConfigError(f"tool_timeout_s must be a finite number of seconds > 0, got "
+                                 f"{timeout!r}")
+        if not isinstance(self.tasks, str | os.PathLike):
+            raise EnvConfigError(f"tasks must be a benchmark name or a path, got {self.tasks!r}")
+        if self.data_dir is not None and not isinstance(self.data_dir, str | os.PathLike):
+            raise EnvConfigError(f"data_dir must be a directory path or None, got "
+                                 f"{self.data_dir!r}")
+        if not isinstance(self.strict_data, bool):
+            raise EnvConfigError(f"strict_data must be True or False, got {self.strict_data!r}")
+        if self.token_counter is not None and not callable(self.token_counter):
+            raise EnvConfigError("token_counter must be a function str -> int or None, got "
+                                 f"{self.token_counter!r}")
+        self._check_nested()
+
+    def _check_nested(self) -> None:
+        from .perturbations import resolve_perturbation
+        from .rewards import resolve_reward
+
+        checks = {"sandbox": self.sandbox_config,
+                  "perturbation": lambda: resolve_perturbation(self.perturbation),
+                  "reward": lambda: resolve_reward(self.reward)}
+        for name, check in checks.items():
+            try:
+                check()
+            except (TypeError, ValueError) as error:
+                raise EnvConfigError(f"bad {name} option: {error}") from error
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> EnvConfig:
@@ -79,8 +117,8 @@ class EnvConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(kwargs) - known)
         if unknown:
-            raise TypeError(f"unknown DeepTool env option(s) {unknown}; valid options: "
-                            f"{sorted(known)}")
+            raise EnvConfigError(f"unknown DeepTool env option(s) {unknown}; valid options: "
+                                 f"{sorted(known)}")
         return cls(**kwargs)
 
     def sandbox_config(self) -> SandboxConfig:

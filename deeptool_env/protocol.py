@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from .sandbox.output import head_tail
+from .sandbox.output import head_tail, truncation_marker
 
 ParseError = Literal["no_action", "unclosed_tag", "multiple_actions", "empty_code",
                      "answer_and_code", "too_long"]
@@ -171,8 +171,19 @@ def render_error(parsed: ParsedAction) -> str:
     return f"<error>\n{ERROR_HINTS[parsed.error].format(detail=parsed.detail)}\n</error>"
 
 
+# What `render_output` adds to the `max_chars` characters it keeps: the tags and at most one
+# truncation marker (whose count of omitted characters has fewer than 20 digits).
+_OUTPUT_OVERHEAD = len("<output>\n\n</output>") + len(truncation_marker(10**20))
+
+
+def max_rendered_output_chars(max_chars: int) -> int:
+    """The longest observation `render_output(..., max_chars)` can return."""
+    return max_chars + _OUTPUT_OVERHEAD
+
+
 def render_output(stdout: str, stderr: str, status: str, max_chars: int) -> str:
-    """The tool observation: stdout then stderr, head+tail cut to `max_chars`."""
+    """The tool observation: stdout then stderr, head+tail cut to `max_chars` (at most
+    `max_rendered_output_chars(max_chars)` characters in all)."""
     text = stdout
     if stderr:
         text = f"{text}\n{stderr}" if text and not text.endswith("\n") else text + stderr

@@ -2,13 +2,16 @@
 
 Gymnasium's `Text` only contains strings drawn from its charset (alphanumerics by
 default), so LLM output with spaces, newlines, LaTeX or emoji fails `contains` and
-`check_env`. `UnicodeText` keeps `Text`'s length bounds but accepts any `str`, samples from
-a printable charset, and stores batches in UTF-8 shared memory for `AsyncVectorEnv`.
+`check_env`. `UnicodeText` keeps `Text`'s length bounds but accepts any Unicode text,
+samples from a printable charset, and stores batches in UTF-8 shared memory for
+`AsyncVectorEnv`. Unicode text means no lone surrogates (`"\\ud800"` is a Python `str` but
+no UTF-8 encoder, tokenizer or JSON writer takes it); `unicode_text` makes any `str` so.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import re
 import string
 from collections.abc import Sequence
 from ctypes import c_uint8
@@ -24,13 +27,20 @@ from gymnasium.vector.utils import (
 
 SAMPLE_CHARSET = string.ascii_letters + string.digits + " \n.,:;()[]{}+-*/=<>_\\^$"
 _LENGTH_BYTES = 4
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def unicode_text(text: str) -> str:
+    """`text` with every lone surrogate replaced by U+FFFD, so it encodes as UTF-8."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 class UnicodeText(Text):
     """Any Unicode string of `min_length` to `max_length` characters.
 
     `sample()` draws from a printable ASCII charset (enough for fuzzing an env);
-    `contains()` accepts every character, as LLM text needs.
+    `contains()` accepts every Unicode character, as LLM text needs, but no lone surrogate
+    (which UTF-8 cannot encode).
     """
 
     def __init__(self, max_length: int, *, min_length: int = 0,
@@ -39,7 +49,8 @@ class UnicodeText(Text):
                          charset=SAMPLE_CHARSET, seed=seed)
 
     def contains(self, x: Any) -> bool:
-        return isinstance(x, str) and self.min_length <= len(x) <= self.max_length
+        return (isinstance(x, str) and self.min_length <= len(x) <= self.max_length
+                and _SURROGATE.search(x) is None)
 
     def __repr__(self) -> str:
         return f"UnicodeText({self.min_length}, {self.max_length})"

@@ -40,12 +40,16 @@ def run_tool_turn(session: Session, perturber: Perturber, code: str, turn_index:
         injected = frozenset(canonical_values(" ".join(sorted(injected_values(event)))))
     turn = Turn(kind="code", code=code, status=None if code_event else result.status,
                 stdout=result.stdout, perturbed=event is not None, injected=injected)
+    # Keys that do not apply are left out, never None (see `DeepToolMathEnv.step`).
+    tool = {"status": result.status, "shown_status": shown.status,
+            "wall_ms": result.wall_ms, "truncated": result.truncated}
+    if result.exit_code is not None:
+        tool["exit_code"] = result.exit_code
     info = {
-        "tool": {"status": result.status, "shown_status": shown.status,
-                 "wall_ms": result.wall_ms, "exit_code": result.exit_code,
-                 "truncated": result.truncated},
-        "perturbation": None if event is None else event.to_dict(),
+        "tool": tool,
         "perturbed": event is not None,
         "observation_clean": observation_clean,
     }
+    if event is not None:
+        info["perturbation"] = event.to_dict()
     return ToolTurnResult(observation, observation_clean, turn, info)

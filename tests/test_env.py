@@ -8,6 +8,7 @@ from gymnasium.utils.env_checker import check_env
 
 import deeptool_env
 from deeptool_env import BENCHMARK_IDS, DeepToolMathEnv
+from deeptool_env.env_config import EnvConfigError
 
 
 @pytest.fixture
@@ -112,7 +113,7 @@ def test_bad_actions_and_options_raise_clear_errors(env):
     env.reset(seed=0)
     with pytest.raises(TypeError, match="action must be a str"):
         env.step(42)
-    with pytest.raises(TypeError, match="unknown DeepTool env option"):
+    with pytest.raises(EnvConfigError, match="unknown DeepTool env option"):
         gym.make("DeepTool-Math-v0", max_turn=3)
     with pytest.raises(ValueError, match="max_turns must be a positive"):
         gym.make("DeepTool-Math-v0", max_turns=0)
@@ -177,7 +178,7 @@ def test_default_reward_reports_every_term_and_the_turn_vector():
                                          "grounding", "reference", "budget", "process",
                                          "outcome"}
     assert reward == pytest.approx(info["reward_terms"]["process"]) and reward > 0
-    assert info["perturbation"] is None and not info["perturbed"]
+    assert "perturbation" not in info and not info["perturbed"]
     assert info["observation_clean"] == "<output>\n1024\n</output>"
     _, _, terminated, _, info = environment.step("<answer>\\boxed{1024}</answer>")
     assert terminated and len(info["turn_rewards"]) == 2

@@ -28,12 +28,13 @@ _MAX_TRIES = 20
 
 
 def compiles(code: str) -> bool:
-    """Whether `code` is valid Python (as the sandbox compiles a cell)."""
+    """Whether `code` is valid Python (as the sandbox compiles a cell). Code nested too deep
+    for the parser or the compiler (RecursionError, MemoryError) does not compile either."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             compile(code, "<cell>", "exec")
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             return False
     return True
 

@@ -48,10 +48,13 @@ class History:
 
 
 def normalise_code(code: str) -> str:
-    """Code without comments, blank lines or formatting differences (AST dump)."""
+    """Code without comments, blank lines or formatting differences (AST dump).
+
+    Code the parser cannot take (a syntax error, nesting too deep for the parser or for
+    `ast.dump`, NULs, lone surrogates) falls back to its stripped lines."""
     try:
         return ast.dump(ast.parse(code))
-    except SyntaxError:
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
         return "\n".join(line.strip() for line in code.splitlines() if line.strip())
 
 

@@ -41,4 +41,6 @@ def canonical_values(text: str) -> set[str]:
 
 def informative(values: set[str]) -> set[str]:
     """Drop values too common to mean anything when they match (0, 1, 2, ..., 10)."""
-    return {v for v in values if not (v.lstrip("-").isdigit() and abs(int(v)) <= 10)}
+    # Digit strings too long for int() (over 4300 digits) are informative, not an error.
+    return {v for v in values
+            if not (v.lstrip("-").isdigit() and len(v) <= 3 and abs(int(v)) <= 10)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import operator
@@ -46,6 +47,10 @@ class TaskSet(ABC):
     def __iter__(self) -> Iterator[Task]:
         for position in range(len(self)):
             yield self._get(position)
+
+    def close_ids(self, task_id: str, n: int = 3) -> list[str]:
+        """Up to `n` ids of this set that look like `task_id` (for "did you mean" errors)."""
+        return difflib.get_close_matches(task_id, [task.id for task in self], n=n)
 
     def sample(self, seed: int) -> int:
         """A deterministic index for `seed`: the same seed always picks the same task."""

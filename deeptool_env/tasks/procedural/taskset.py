@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import json
 import operator
@@ -103,6 +104,12 @@ class ProceduralTaskSet(TaskSet):
                     return task
         raise KeyError(f"no task with id {task_id!r} in {self.name} (seed {self.seed}, "
                        f"size {self.size})")
+
+    def close_ids(self, task_id: str, n: int = 3) -> list[str]:
+        """Ids at the indices the numbers of `task_id` name (the set is too large to scan)."""
+        indices = sorted({int(digits) for digits in re.findall(r"\d{1,9}", task_id)
+                          if int(digits) < self.size})
+        return difflib.get_close_matches(task_id, [self._get(i).id for i in indices[:50]], n=n)
 
     def provenance(self) -> dict[str, Any]:
         return {**super().provenance(), **self._config()}
