@@ -203,10 +203,11 @@ def _fuzz_single(seed: int, cases: int, **options) -> None:
         environment.close()
 
 
-def _fuzz_vector(mode: str, seed: int, rounds: int, num_envs: int = 3) -> None:
+def _fuzz_vector(mode: str, seed: int, rounds: int, num_envs: int = 3, *,
+                 perturbation: str = "none") -> None:
     rng = random.Random(seed)
     envs = gym.make_vec("DeepTool-Math-v0", num_envs=num_envs, vectorization_mode=mode,
-                        **FAST)
+                        perturbation=perturbation, **FAST)
     space = envs.single_observation_space
     try:
         observations, _ = envs.reset(seed=seed)
@@ -228,9 +229,10 @@ def test_fuzz_single_env(perturbation):
     _fuzz_single(seed=12, cases=150, perturbation=perturbation)
 
 
-@pytest.mark.parametrize("mode", ["sync", "async"])
-def test_fuzz_vector_envs(mode):
-    _fuzz_vector(mode, seed=7, rounds=40)
+@pytest.mark.parametrize(("mode", "perturbation"), [("sync", "adversarial"),
+                                                     ("async", "none")])
+def test_fuzz_vector_envs(mode, perturbation):
+    _fuzz_vector(mode, seed=7, rounds=40, perturbation=perturbation)
 
 
 @pytest.mark.slow
@@ -242,4 +244,4 @@ def test_fuzz_single_env_long(seed):
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_fuzz_vector_envs_long(mode):
-    _fuzz_vector(mode, seed=99, rounds=300, num_envs=4)
+    _fuzz_vector(mode, seed=99, rounds=300, num_envs=4, perturbation="adversarial")
