@@ -9,6 +9,7 @@ import ctypes
 import os
 import platform
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -128,6 +129,29 @@ def test_a_session_that_clears_its_death_signal_still_dies_with_close(local):
     session.run(FORGE + 'forge({"op": "started", "pid": 0})')
     session.close()
     assert _gone(lambda: not _processes_of(uid)), "the session outlived close()"
+
+
+HOST_THAT_DIES = """
+import os, time
+from deeptool_env import sandbox
+box = sandbox.create("local")
+session = box.session()
+session.run("import ctypes\\nctypes.CDLL(None).prctl(1, 0, 0, 0, 0)")  # no PDEATHSIG
+print(session.run("import os\\nos.getuid()").stdout, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_frozen_session_dies_with_its_host_even_without_a_death_signal():
+    host = subprocess.Popen([sys.executable, "-c", HOST_THAT_DIES], stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        uid = int(host.stdout.readline())
+        assert _processes_of(uid), "the session should be running"
+    finally:
+        host.kill()
+        host.wait()
+    assert _gone(lambda: not _processes_of(uid)), "the session outlived its host"
 
 
 @pytest.mark.parametrize("pid", ['"x"', "None", "[1]", "-1.5"])

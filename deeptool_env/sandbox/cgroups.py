@@ -76,6 +76,9 @@ def _remove_stale(parent: Path) -> None:
                 os.kill(int(pid), signal.SIGKILL)
             except OSError:
                 pass
+        for state, thawed in (("freezer.state", "THAWED"), ("cgroup.freeze", "0")):
+            if (group / state).exists():
+                SessionCgroup._try_write(group / state, thawed)
         try:
             group.rmdir()
         except OSError:
@@ -150,6 +153,13 @@ class SessionCgroup:
     def procs_files(self) -> list[str]:
         """The `cgroup.procs` files a new member writes `0` to (one per hierarchy)."""
         return [str(path / "cgroup.procs") for path in self.dirs.values()]
+
+    @property
+    def thaw_command(self) -> tuple[str, str]:
+        """(file, value) that thaws the group: a killed member dies only once thawed, so
+        whoever kills the session (the keeper, on the host's death) thaws it too."""
+        path, _, thawed = self._freezer()
+        return str(path), thawed
 
     def _freezer(self) -> tuple[Path, str, str]:
         if self.version == "v2":

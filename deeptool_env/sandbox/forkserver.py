@@ -71,6 +71,9 @@ def _keeper(fds: list[int], request: dict, cfg: dict, paths: list[str]) -> None:
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         procs_fds = [os.open(path, os.O_WRONLY) for path in request["cgroup_procs"]]
+        thaw = None
+        if request.get("thaw"):
+            thaw = (os.open(request["thaw"][0], os.O_WRONLY), request["thaw"][1].encode())
         flags = (isolation.CLONE_NEWNS | isolation.CLONE_NEWPID | isolation.CLONE_NEWIPC
                  | isolation.CLONE_NEWUTS)
         if not cfg["network"]:
@@ -90,21 +93,27 @@ def _keeper(fds: list[int], request: dict, cfg: dict, paths: list[str]) -> None:
             os.close(fd)
         ctrl.close()  # only the session talks on it
         worker.send_frame(host, {"op": "started", "pid": child})
-        _watch(host, child)
+        _watch(host, child, thaw)
     except BaseException as exc:
         _report_error(host, f"sandbox isolation failed: {exc}")
     os._exit(0)
 
 
-def _watch(host: socket.socket, child: int) -> None:
+def _watch(host: socket.socket, child: int, thaw: tuple[int, bytes] | None) -> None:
     """Wait until the session dies or the host asks for its end (any byte, or end of file
-    when the host is gone); then kill it (its pid is ours until reaped) and report how."""
+    when the host is gone); then kill it (its pid is ours until reaped), thaw its cgroup
+    (a frozen process dies only once thawed) and report how it ended."""
     pidfd = os.pidfd_open(child)
     poller = select.poll()
     poller.register(pidfd, select.POLLIN)
     poller.register(host, select.POLLIN)
     if pidfd not in {fd for fd, _ in poller.poll()}:  # the host asked, or is gone
         os.kill(child, signal.SIGKILL)  # PID 1 of the namespace: every process in it dies
+        if thaw is not None:
+            try:
+                os.write(*thaw)
+            except OSError:
+                pass
     _, status = os.waitpid(child, 0)
     frame = {"op": "exited", "signal": None, "code": None}
     if os.WIFSIGNALED(status):

@@ -106,7 +106,8 @@ class ForkServer:
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         request = {"op": "spawn", "uid": uid,
-                   "cgroup_procs": cgroup.procs_files if cgroup is not None else []}
+                   "cgroup_procs": cgroup.procs_files if cgroup is not None else [],
+                   "thaw": cgroup.thaw_command if cgroup is not None else None}
         try:
             with self._lock:
                 if self.process.poll() is not None:
