@@ -417,3 +417,21 @@ def test_a_setsid_daemon_dies_with_its_subprocess_session():
     if alive:
         os.kill(daemon, 9)
     assert not alive, "a setsid daemon outlived its subprocess session"
+
+
+def test_a_lone_surrogate_from_the_tool_does_not_crash_the_harness(tmp_path):
+    from agents import Agent
+    from benchmarks import evaluate, read_samples
+
+    class SurrogateRaiser(Agent):
+        name = "surrogate-raiser"
+
+        def act(self, observation: str, info: dict) -> str:
+            if "ValueError" in observation:
+                return "<answer>\\boxed{0}</answer>"
+            return "<code>raise ValueError(chr(0xd800))</code>"
+
+    evaluate(SurrogateRaiser(), out=str(tmp_path), benchmarks=("procedural:nth_prime",),
+             limit=1, k=1, max_turns=2, progress=False)
+    assert len(read_samples(tmp_path)) == 1
+    assert "ud800" in (tmp_path / "samples.jsonl").read_text(encoding="utf-8")
