@@ -50,6 +50,8 @@ class Intake:
     meta: dict[str, Any] = field(default_factory=dict)
     grading: Grading | None = None
     content_sha256: str = ""
+    issue_counts: dict[str, int] = field(default_factory=dict)
+    issues_omitted: int = 0
 
 
 def _clip(text: Any, limit: int = EXAMPLE_TEXT_CHARS) -> str:
@@ -128,10 +130,11 @@ def grade_bundle(data: bytes, data_dir: str | None, *, budget_s: float | None = 
                                  counter=counter_for(model, tokenizers or {}))
     meta = submission.meta
     issues = [issue.to_dict() for issue in report.issues]
+    counted = {"issue_counts": report.issue_counts, "issues_omitted": report.issues_omitted}
     if not report.ok or submission.metadata is None:
-        return Intake(False, issues, meta=meta, content_sha256=digest)
+        return Intake(False, issues, meta=meta, content_sha256=digest, **counted)
     return Intake(True, issues, submission.metadata.model_name,
-                  submission.metadata.perturbation, meta, _grading(report), digest)
+                  submission.metadata.perturbation, meta, _grading(report), digest, **counted)
 
 
 class RegradeError(RuntimeError):

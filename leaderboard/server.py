@@ -101,7 +101,8 @@ def create_app(config: ServerConfig, database: Database | None = None) -> FastAP
             finally:
                 app.state.validations.release()
         except BundleError as exc:
-            raise HTTPException(exc.status, f"unreadable submission: {exc}") from None
+            prefix = "unreadable submission: " if exc.status == 400 else ""
+            raise HTTPException(exc.status, f"{prefix}{exc}") from None
         except DuplicateSubmission as exc:
             return JSONResponse({"detail": str(exc), "id": exc.existing_id}, status_code=409)
         finally:
@@ -112,7 +113,8 @@ def create_app(config: ServerConfig, database: Database | None = None) -> FastAP
                                 status_code=503)
         if not intake.ok or intake.grading is None:
             return JSONResponse({"detail": "the submission is invalid",
-                                 "issues": intake.issues}, status_code=422)
+                                 "issues": intake.issues, "issue_counts": intake.issue_counts,
+                                 "issues_omitted": intake.issues_omitted}, status_code=422)
         try:
             row = await run_in_threadpool(
                 db.insert, model=intake.model, submitter=submitter,

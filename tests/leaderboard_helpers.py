@@ -15,6 +15,7 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from deeptool_env.tasks import load_tasks
 from leaderboard.config import ServerConfig, Tokens
 from leaderboard.intake import check_results
 from leaderboard.server import create_app
+from leaderboard.submission import load_submission, to_bundle
 
 TOKEN = "test-token-0123456789abcdef"
 WRONG = "-987654321"
@@ -174,3 +176,19 @@ def server_config(tmp_path: Path, data_dir: Path, **options: Any) -> ServerConfi
     tokens.add("tester", TOKEN)
     return ServerConfig(db_url=str(tmp_path / "leaderboard.db"), data_dir=str(data_dir),
                         tokens=tokens, **options)
+
+
+def tampered(run: Path, out: Path, edit: Callable[[list[dict[str, Any]], dict[str, Any]], None],
+             overlay: dict[str, Any] | None = None) -> bytes:
+    """The bundle of a copy of `run` after `edit(records, run_json)` changed it in place, with
+    an optional `metadata.json` overlay (bundled without any client-side check, as an
+    attacker would)."""
+    records = [json.loads(line) for line in (run / "samples.jsonl").read_text().splitlines()]
+    meta = json.loads((run / "run.json").read_text())
+    edit(records, meta)
+    out.mkdir()
+    (out / "run.json").write_text(json.dumps(meta))
+    (out / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    if overlay is not None:
+        (out / "metadata.json").write_text(json.dumps(overlay))
+    return to_bundle(load_submission(out))

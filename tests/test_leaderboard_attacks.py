@@ -6,13 +6,11 @@ concurrent uploads.
 
 from __future__ import annotations
 
-import json
 import resource
 import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -26,7 +24,6 @@ import requests  # noqa: E402
 
 from benchmarks.metrics import summarize  # noqa: E402
 from benchmarks.records import read_samples  # noqa: E402
-from leaderboard.submission import load_submission, to_bundle  # noqa: E402
 
 from .leaderboard_helpers import (  # noqa: E402
     TOKEN,
@@ -34,6 +31,7 @@ from .leaderboard_helpers import (  # noqa: E402
     bundle_of,
     server_config,
     small_run,
+    tampered,
 )
 
 GIB = 1024**3
@@ -50,22 +48,6 @@ def live(tmp_path, data_dir):
     with LiveServer(server_config(tmp_path, data_dir, max_upload_bytes=LIMIT, rate_limit=50,
                                   max_concurrent_validations=8)) as server:
         yield server
-
-
-def tampered(run: Path, out: Path, edit: Callable[[list[dict[str, Any]], dict[str, Any]], None],
-             overlay: dict[str, Any] | None = None) -> bytes:
-    """The bundle of a copy of `run` after `edit(records, run_json)` changed it in place, with
-    an optional `metadata.json` overlay (bundled without any client-side check, as an
-    attacker would)."""
-    records = [json.loads(line) for line in (run / "samples.jsonl").read_text().splitlines()]
-    meta = json.loads((run / "run.json").read_text())
-    edit(records, meta)
-    out.mkdir()
-    (out / "run.json").write_text(json.dumps(meta))
-    (out / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
-    if overlay is not None:
-        (out / "metadata.json").write_text(json.dumps(overlay))
-    return to_bundle(load_submission(out))
 
 
 def _count(live: LiveServer) -> int:
