@@ -11,14 +11,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import pwd
 import re
+import shutil
 import socket
+import subprocess
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 import uvicorn
 
@@ -192,3 +199,59 @@ def tampered(run: Path, out: Path, edit: Callable[[list[dict[str, Any]], dict[st
     if overlay is not None:
         (out / "metadata.json").write_text(json.dumps(overlay))
     return to_bundle(load_submission(out))
+
+
+POSTGRES_URL_ENV = "DEEPTOOL_TEST_POSTGRES_URL"
+
+
+def _postgres_bin() -> Path | None:
+    """The directory of PostgreSQL's initdb and pg_ctl (PATH first, then Debian's)."""
+    found = shutil.which("initdb")
+    if found and shutil.which("pg_ctl"):
+        return Path(found).parent
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+                      key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0)
+    return versions[-1].parent if versions else None
+
+
+@contextmanager
+def postgres_cluster() -> Iterator[str]:
+    """The URL of a throwaway PostgreSQL cluster: initdb + pg_ctl under a fresh temp dir
+    (as the `postgres` user when run as root, as PostgreSQL refuses root), on a free
+    loopback port, trust authentication; stopped and removed afterwards. A URL in
+    $DEEPTOOL_TEST_POSTGRES_URL is used instead (its leaderboard tables are dropped).
+    Skips with the reason when the server binaries or psycopg are missing."""
+    pytest.importorskip("psycopg", reason="psycopg is needed: pip install 'psycopg[binary]'")
+    if os.environ.get(POSTGRES_URL_ENV):
+        yield os.environ[POSTGRES_URL_ENV]
+        return
+    bin_dir = _postgres_bin()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) not found: bash "
+                    ".ci/postgres-setup.sh, or apt-get install postgresql")
+    as_user: list[str] = []
+    root = Path(tempfile.mkdtemp(prefix="deeptool-pg-"))
+    if os.geteuid() == 0:
+        try:
+            record = pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root without a postgres user to run PostgreSQL")
+        os.chown(root, record.pw_uid, record.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data, log = root / "data", root / "server.log"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -F -c fsync=off"
+    pg_ctl = [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data)]
+    try:
+        subprocess.run([*as_user, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres",
+                        "--auth=trust", "-E", "UTF8", "--no-sync"],
+                       check=True, capture_output=True, timeout=120)
+        subprocess.run([*pg_ctl, "-o", options, "-l", str(log), "-w", "-t", "60", "start"],
+                       check=True, capture_output=True, timeout=90)
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*pg_ctl, "-m", "immediate", "-w", "stop"], capture_output=True,
+                       timeout=60)
+        shutil.rmtree(root, ignore_errors=True)

@@ -9,7 +9,6 @@ Helpers (runs, bundles, the threaded server) are in `tests/leaderboard_helpers.p
 from __future__ import annotations
 
 import json
-import os
 import socket
 import sqlite3
 import subprocess
@@ -236,29 +235,3 @@ def test_token_file_rules(tmp_path):
     path.write_text("dave:short\n")
     with pytest.raises(ConfigError, match=r"tokens:1: a token needs at least 16"):
         load_tokens(path, env={})
-
-
-def test_postgresql_store(tmp_path, data_dir, runs):
-    url = os.environ.get("DEEPTOOL_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("set DEEPTOOL_TEST_POSTGRES_URL to a scratch PostgreSQL database (its "
-                    "leaderboard tables are dropped) to run the PostgreSQL test")
-    pytest.importorskip("psycopg")
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-
-    from leaderboard.db import Base, Database
-
-    scratch = Database(url)
-    scratch.downgrade()
-    scratch.close()
-    config = server_config(tmp_path, data_dir)
-    config.db_url = url
-    with LiveServer(config) as live:
-        for name in ("weak", "strong"):
-            assert live.upload(bundle_of(runs[name], data_dir)).status_code == 201
-        assert [e["model"] for e in live.entries()] == ["strong-model", "weak-model"]
-        with live.app.state.db.engine.connect() as connection:
-            context = MigrationContext.configure(connection)
-            assert compare_metadata(context, Base.metadata) == []
-    assert leaderboard_main(["regrade", "--db", url, "--data-dir", str(data_dir)]) == 0
