@@ -4,8 +4,10 @@
 output shows a value, then `<think>..</think><answer>\\boxed{v}</answer>`). Per problem, a
 seeded mix of answers: the gold, the gold of another problem of the same benchmark (LaTeX
 that often needs sympy), an integer off by one, and no answer. The `correct` flags are the
-grader's own verdicts, so the submission is valid. Each round starts cold: empty grader cache
-and a fresh worker pool (its start-up is timed too). Goal: under 60 s on 2 cores.
+grader's own verdicts and the token counters fit the trajectories (`episode_tokens` is the
+env's count, `completion_tokens` a quarter of the actions' bytes), so the submission is
+valid. Each round starts cold: empty grader cache and a fresh worker pool (its start-up is
+timed too). Goal: under 60 s on 2 cores.
 
 Run with `python -m pytest tests/benchmarks/test_validate_speed.py --benchmark-only`.
 """
@@ -21,12 +23,15 @@ from typing import Any
 import pytest
 
 from benchmarks.runner import SIX_BENCHMARKS
+from deeptool_env.env_config import approx_token_count
 from deeptool_env.grading import clear_cache, grade_many, shutdown_pool
+from deeptool_env.protocol import USER_TEMPLATE, system_prompt
 from deeptool_env.tasks import BENCHMARK_SHA256, Task, canonical_name, load_tasks
 from leaderboard.submission import Submission
 from leaderboard.validate import validate_submission
 
 K = 8
+MAX_TURNS = 8
 
 
 def _data_dir() -> Path:
@@ -64,11 +69,16 @@ def _record(task: Task, sample: int, value: str | None) -> dict[str, Any]:
         {"action": final, "observation": "", "parse_error": None, "tool": None,
          "perturbation": None, "reward_terms": {}},
     ]
+    prompt = f"{system_prompt(MAX_TURNS)}\n\n{USER_TEMPLATE.format(problem=task.problem)}"
+    episode = approx_token_count(prompt) + sum(approx_token_count(t["action"])
+                                               + approx_token_count(t["observation"])
+                                               for t in turns)
+    completion = sum(len(t["action"].encode()) // 4 for t in turns)
     return {"benchmark": task.benchmark, "problem_id": task.id, "sample": sample,
             "gold": task.answer, "correct": False, "reason": "mismatch", "extracted": None,
             "final_text": final, "turns": turns, "termination": "answer", "reward": 0.0,
             "tool_calls": 1, "tool_errors": 0, "tool_timeouts": 0, "parse_errors": 0,
-            "prompt_tokens": 900, "completion_tokens": 400, "episode_tokens": 1300,
+            "prompt_tokens": 900, "completion_tokens": completion, "episode_tokens": episode,
             "wall_s": 3.2, "perturbation": "none", "seed": sample, "extra": {}}
 
 
@@ -87,7 +97,7 @@ def full_submission(tmp_path_factory) -> Path:
                            for r, t in zip(rows, tasks, strict=True)])
     for row, verdict in zip(rows, verdicts, strict=True):
         row.update(correct=verdict.correct, reason=verdict.reason, extracted=verdict.extracted)
-    meta = {"model_name": "synthetic", "agent": "scripted", "k": K, "max_turns": 8,
+    meta = {"model_name": "synthetic", "agent": "scripted", "k": K, "max_turns": MAX_TURNS,
             "perturbation": "none", "package_version": "0.1.0",
             "datasets": {name: BENCHMARK_SHA256[name] for name in BENCHMARK_SHA256}}
     out = tmp_path_factory.mktemp("full-submission")
