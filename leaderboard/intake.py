@@ -21,7 +21,8 @@ from benchmarks.metrics import benchmark_sort_key
 from .db import ACCEPTED, INVALID, Database, DuplicateSubmission, Grading
 from .issues import Budget, BudgetExceeded
 from .ranking import rank, score
-from .submission import Submission, SubmissionError, load_submission
+from .results_dir import load_submission
+from .submission import Submission, SubmissionError
 from .tokens import counter_for
 from .validate import ValidationReport, validate_submission
 

@@ -1,14 +1,11 @@
 """A leaderboard submission: metadata plus the harness's per-sample JSONL, and its bundle.
 
 Sources:
-    `load_submission(results_dir)`   a `deeptool-bench run` directory: `run.json` gives model,
-        agent, k, max_turns, perturbation, package version, decoding and dataset hashes;
-        an optional `metadata.json` next to it may add `model_name` (required when run.json
-        has no `model`), `model_link`, `decoding`, `claimed` and `notes` (nothing else);
-        `samples.jsonl` holds the samples.
+    `leaderboard.results_dir.load_submission`   a `deeptool-bench run` directory, a bundle
+        file or bundle bytes.
     `Submission.from_files(metadata_bytes, samples_bytes)`   the full metadata JSON (the
         `SubmissionMetadata` fields) and the raw samples.jsonl bytes, as a server receives them.
-    `Submission.from_bundle(data)` / `load_submission(bundle_bytes_or_file)`   a bundle.
+    `Submission.from_bundle(data)`   a bundle.
 
 Bundle format (`to_bundle`, one file to upload): a gzip-compressed POSIX tar archive with
 exactly two regular files, `submission.json` (the full metadata, i.e. what `from_files`
@@ -35,22 +32,18 @@ import gzip
 import hashlib
 import io
 import json
-import os
 import tarfile
 import zlib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from benchmarks.records import RUN_FILE, SAMPLES_FILE, SampleRecord
+from benchmarks.records import SAMPLES_FILE, SampleRecord
 
 from .issues import Budget, IssueLog
 from .schema import SubmissionMetadata, ValidationIssue, parse_metadata, parse_sample
 
 BUNDLE_METADATA = "submission.json"
 BUNDLE_SAMPLES = SAMPLES_FILE
-OVERLAY_FILE = "metadata.json"
-OVERLAY_KEYS = ("model_name", "model_link", "decoding", "claimed", "notes")
 MiB = 1 << 20
 BUDGET_EVERY = 1024  # lines parsed between two checks of the time budget
 CONTENT_VERSION = b"deeptool-submission-content-v1\n"
@@ -105,7 +98,7 @@ def metadata_from_bytes(raw: bytes) -> tuple[dict[str, Any], SubmissionMetadata 
     return (data if isinstance(data, dict) else {}), meta, issues
 
 
-def _too_large(what: str, size: int, limit: int) -> SubmissionError:
+def too_large(what: str, size: int, limit: int) -> SubmissionError:
     return SubmissionError("too_large", f"{what} is {size} bytes, over the limit of {limit} "
                            "bytes; nothing was parsed")
 
@@ -146,9 +139,9 @@ class Submission:
         """Parse full metadata JSON and samples.jsonl bytes (sizes and the number of lines
         are checked first)."""
         if len(metadata_bytes) > limits.metadata_bytes:
-            raise _too_large("the metadata", len(metadata_bytes), limits.metadata_bytes)
+            raise too_large("the metadata", len(metadata_bytes), limits.metadata_bytes)
         if len(samples_bytes) > limits.samples_bytes:
-            raise _too_large(SAMPLES_FILE, len(samples_bytes), limits.samples_bytes)
+            raise too_large(SAMPLES_FILE, len(samples_bytes), limits.samples_bytes)
         lines = samples_bytes.count(b"\n") + (not samples_bytes.endswith(b"\n"))
         if lines > limits.max_lines:
             raise SubmissionError("too_large", f"{SAMPLES_FILE} has {lines} lines, over the "
@@ -219,7 +212,7 @@ class Submission:
                                               f"not expected: a bundle holds exactly the "
                                               f"regular files {', '.join(sorted(wanted))}")
                     if info.size > wanted[info.name]:
-                        raise _too_large(info.name, info.size, wanted[info.name])
+                        raise too_large(info.name, info.size, wanted[info.name])
                     handle = tar.extractfile(info)
                     assert handle is not None
                     found[info.name] = handle.read()
@@ -266,74 +259,3 @@ def to_bundle(submission: Submission) -> bytes:
 def from_bundle(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Submission:
     """`Submission.from_bundle(data)`."""
     return Submission.from_bundle(data, limits=limits)
-
-
-def _read_limited(path: Path, limit: int) -> bytes:
-    size = path.stat().st_size
-    if size > limit:
-        raise _too_large(str(path), size, limit)
-    return path.read_bytes()
-
-
-def _read_json_file(path: Path, limit: int) -> dict[str, Any]:
-    raw = _read_limited(path, limit)
-    try:
-        data = loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise SubmissionError("bad_json", f"{path} is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise SubmissionError("bad_json", f"{path} must hold a JSON object")
-    return data
-
-
-def metadata_from_run(run: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
-    """Full metadata (the `SubmissionMetadata` fields) from run.json plus the optional
-    metadata.json overlay; the result is checked later by the schema, not here."""
-    unknown = sorted(set(overlay) - set(OVERLAY_KEYS))
-    if unknown:
-        raise SubmissionError("unknown_field", f"{OVERLAY_FILE}: field(s) {', '.join(unknown)} "
-                              f"may not be set there (allowed: {', '.join(OVERLAY_KEYS)}; the "
-                              f"rest comes from {RUN_FILE})")
-    datasets = run.get("datasets")
-    meta: dict[str, Any] = {
-        "model_name": run.get("model"), "agent": run.get("agent"), "k": run.get("k"),
-        "max_turns": run.get("max_turns"), "max_episode_tokens": run.get("max_episode_tokens"),
-        "perturbation": run.get("perturbation"),
-        "package_version": run.get("package_version"),
-        "datasets": ({name: (prov or {}).get("content_hash") if isinstance(prov, dict) else prov
-                      for name, prov in datasets.items()} if isinstance(datasets, dict)
-                     else datasets),
-    }
-    decoding = {key: run[key] for key in ("temperature", "top_p", "max_new_tokens")
-                if run.get(key) is not None}
-    if decoding:
-        meta["decoding"] = decoding
-    meta.update(overlay)
-    return {key: value for key, value in meta.items() if value is not None}
-
-
-def load_submission(source: str | os.PathLike[str] | bytes, *,
-                    limits: Limits = DEFAULT_LIMITS, budget: Budget | None = None
-                    ) -> Submission:
-    """A submission from a results directory, a bundle file, or bundle bytes."""
-    if isinstance(source, bytes | bytearray | memoryview):
-        return Submission.from_bundle(bytes(source), limits=limits, budget=budget)
-    path = Path(source)
-    if path.is_file():
-        limit = limits.samples_bytes + limits.metadata_bytes + MiB  # tar headers, padding
-        return Submission.from_bundle(_read_limited(path, limit), limits=limits)
-    if not path.is_dir():
-        raise SubmissionError("missing_file", f"{path} is neither a results directory nor a "
-                              "bundle file")
-    for name in (RUN_FILE, SAMPLES_FILE):
-        if not (path / name).is_file():
-            raise SubmissionError("missing_file", f"{path} has no {name}: is it the --out "
-                                  "directory of `deeptool-bench run`?")
-    run = _read_json_file(path / RUN_FILE, limits.metadata_bytes)
-    overlay_path = path / OVERLAY_FILE
-    overlay = (_read_json_file(overlay_path, limits.metadata_bytes)
-               if overlay_path.is_file() else {})
-    meta = metadata_from_run(run, overlay)
-    metadata_bytes = json.dumps(meta, ensure_ascii=False, sort_keys=True).encode("utf-8")
-    samples = _read_limited(path / SAMPLES_FILE, limits.samples_bytes)
-    return Submission.from_files(metadata_bytes, samples, limits=limits)

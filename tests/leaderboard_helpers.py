@@ -34,8 +34,9 @@ from benchmarks import SIX_BENCHMARKS, evaluate
 from deeptool_env.tasks import load_tasks
 from leaderboard.config import ServerConfig, Tokens
 from leaderboard.intake import check_results
+from leaderboard.results_dir import load_submission
 from leaderboard.server import create_app
-from leaderboard.submission import load_submission, to_bundle
+from leaderboard.submission import to_bundle
 
 TOKEN = "test-token-0123456789abcdef"
 WRONG = "-987654321"

@@ -29,7 +29,7 @@ from benchmarks.records import read_samples  # noqa: E402
 from leaderboard.cli import build_parser  # noqa: E402
 from leaderboard.cli import main as leaderboard_main  # noqa: E402
 from leaderboard.config import ServerConfig  # noqa: E402
-from leaderboard.submission import load_submission  # noqa: E402
+from leaderboard.results_dir import load_submission  # noqa: E402
 
 from .leaderboard_helpers import (  # noqa: E402
     TOKEN,

@@ -20,7 +20,7 @@ import sqlalchemy as sa  # noqa: E402
 
 from leaderboard.cli import main as leaderboard_main  # noqa: E402
 from leaderboard.db import Base, Database  # noqa: E402
-from leaderboard.submission import load_submission  # noqa: E402
+from leaderboard.results_dir import load_submission  # noqa: E402
 
 from .leaderboard_helpers import (  # noqa: E402
     LiveServer,

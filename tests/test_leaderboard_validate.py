@@ -19,14 +19,9 @@ from benchmarks.runner import RunConfig
 from deeptool_env.tasks import load_tasks
 from leaderboard import submission as submission_module
 from leaderboard.regrade import majority_equivalence
+from leaderboard.results_dir import load_submission
 from leaderboard.schema import ERROR, INFO, WARNING
-from leaderboard.submission import (
-    Limits,
-    Submission,
-    SubmissionError,
-    from_bundle,
-    load_submission,
-)
+from leaderboard.submission import Limits, Submission, SubmissionError, from_bundle
 from leaderboard.validate import ValidationReport, validate_submission
 
 from .record_factory import make_record

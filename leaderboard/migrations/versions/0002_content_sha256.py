@@ -20,7 +20,8 @@ depends_on = None
 
 
 def _content_digest(bundle: bytes) -> str | None:
-    from leaderboard.submission import SubmissionError, load_submission
+    from leaderboard.results_dir import load_submission
+    from leaderboard.submission import SubmissionError
 
     try:
         return load_submission(bundle).content_sha256()
