@@ -15,6 +15,7 @@ from typing import Any
 import gymnasium as gym
 
 from agents import Agent
+from deeptool_env.audit import agent_info
 
 from .records import SampleRecord
 
@@ -44,6 +45,7 @@ def _turn_entry(action: str, observation: str, info: dict[str, Any]) -> dict[str
     return {"action": action, "observation": observation,
             "parse_error": info.get("parse_error"), "tool": info.get("tool"),
             "perturbation": info.get("perturbation"),
+            "observation_clean": info.get("observation_clean"),
             "reward_terms": info.get("reward_terms")}
 
 
@@ -94,7 +96,8 @@ def play_episodes(items: Iterable[WorkItem], agent: Agent,
                 observation, reward, terminated, truncated, info = episode.env.step(action)
                 episode.turns.append(_turn_entry(action, observation, info))
                 episode.reward += float(reward)
-                episode.observation, episode.info = observation, {**info, **_keys(episode)}
+                episode.observation = observation
+                episode.info = {**agent_info(info), **_keys(episode)}
                 if terminated or truncated:
                     yield _record(episode, info, agent, perturbation)
                     _finish(episode, agent, envs)
@@ -120,7 +123,7 @@ def _start(item: WorkItem, agent: Agent, envs: dict[str, list[gym.Env]],
     env = pool.pop() if pool else make_env(item.benchmark)
     observation, info = env.reset(seed=item.seed, options={"index": item.index})
     episode = _Live(item, env, observation, {}, time.perf_counter())
-    episode.info = {**info, **_keys(episode)}
+    episode.info = {**agent_info(info), **_keys(episode)}
     agent.reset(observation, episode.info)
     return episode
 

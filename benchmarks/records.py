@@ -19,7 +19,8 @@ class SampleRecord:
     """One sample (one episode) of one problem.
 
     `turns` holds every turn: `{"action", "observation", "parse_error", "tool",
-    "perturbation", "reward_terms"}`; `final_text` is the agent's answer turn (what was
+    "perturbation", "observation_clean", "reward_terms"}` (the audit data the agent was
+    never shown); `final_text` is the agent's answer turn (what was
     graded); `correct`/`reason`/`extracted` come from the grader.
     """
 

@@ -96,10 +96,20 @@ def answer_is_computed(calls: Iterable[Call], answer_values: set[str]) -> bool:
     return bool(answer_values) and answer_values <= computed
 
 
+def _parts(values: set[str]) -> set[str]:
+    """`values` with their absolute values and the numerators and denominators of fractions
+    (`\\frac{3}{8}` is written `Fraction(3, 8)`; a minus may be a subtraction)."""
+    out = set(values)
+    for value in values:
+        out |= set(value.lstrip("-").split("/")) | {value.lstrip("-")}
+    return out
+
+
 def relates_to_problem(calls: Iterable[Call], used: Iterable[int],
                        problem_values: set[str]) -> bool:
-    """The contributing calls use a number of the problem statement (an informative one
-    when the problem has any); always true for a problem without numbers."""
+    """The contributing calls write a number of the problem statement: one of its
+    informative integers or their neighbours (`range(1, n + 1)`) when it has any, else any
+    of its numbers; always true for a problem without numbers."""
     if not problem_values:
         return True
     chosen = set(used)
@@ -107,5 +117,6 @@ def relates_to_problem(calls: Iterable[Call], used: Iterable[int],
     for call in calls:
         if call.index in chosen:
             written |= call.literals
-    wanted = informative(problem_values) or problem_values
-    return bool(written & wanted)
+    numbers = _parts(problem_values)
+    strong = {str(int(v) + d) for v in informative(numbers) if v.isdigit() for d in (-1, 0, 1)}
+    return bool(written & (strong or numbers))
