@@ -165,8 +165,9 @@ def test_readme_example_still_holds():
                        "print(sympy.prime(9718))</code>")
     assert obs == "<output>\n101483\n</output>"
     _, reward, terminated, _, info = env.step("<answer>\\boxed{101483}</answer>")
-    assert (round(reward, 2), terminated) == (1.12, True)
-    assert [round(r, 2) for r in info["turn_rewards"]] == [0.08, 1.12]
+    # the answer step also pays the code turn's held credit (settled: 0.08)
+    assert (round(reward, 2), terminated) == (1.2, True)
+    assert [round(r, 2) for r in info["turn_rewards"]] == [0.07, 1.12]
     env.close()
 
 
@@ -177,7 +178,8 @@ def test_default_reward_reports_every_term_and_the_turn_vector():
     assert set(info["reward_terms"]) == {"format", "execution", "novelty", "recovery",
                                          "grounding", "reference", "budget", "process",
                                          "outcome"}
-    assert reward == pytest.approx(info["reward_terms"]["process"]) and reward > 0
+    # the call's credit is held until the answer; only its cost is paid now
+    assert reward == pytest.approx(info["reward_terms"]["process"]) == pytest.approx(-0.01)
     assert "perturbation" not in info and not info["perturbed"]
     assert info["observation_clean"] == "<output>\n1024\n</output>"
     _, _, terminated, _, info = environment.step("<answer>\\boxed{1024}</answer>")

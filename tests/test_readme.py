@@ -13,7 +13,7 @@ def test_custom_agent_example_runs(capsys):
     section = text[text.index("A custom agent in"):]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     exec(compile(code, "README-example", "exec"), {"__name__": "readme_example"})
-    assert capsys.readouterr().out.startswith("True [0.08, 1.12]")
+    assert capsys.readouterr().out.startswith("True [0.07, 1.12]")
 
 
 def readme_commands(program: str) -> list[str]:

@@ -16,7 +16,7 @@ import pytest
 from agents import Agent
 from benchmarks import evaluate
 from deeptool_env.audit import AUDIT_KEYS
-from deeptool_env.rewards import PRESETS, RewardTracker, Turn
+from deeptool_env.rewards import PRESETS, TERMS, RewardTracker, Turn
 
 from .reward_strategies import (
     MATH500,
@@ -204,3 +204,18 @@ def test_grpo_rollouts_never_show_the_policy_the_clean_output(tiny):
     assert "<output>\n123454321\n</output>" not in contexts[-1]
     assert "<output>" in contexts[-1]
     assert len(trajectory.turn_process) == 2
+
+
+def test_an_unrelated_call_after_a_perturbed_one_is_no_recovery():
+    def recovery_after(check: Turn) -> float:
+        tracker = RewardTracker(W)
+        tracker.score(Turn(kind="code", code="print(list(range(300, 305)))", status="ok",
+                           stdout="[300, 301, 302, 303, 304]\n", perturbed=True))
+        return TERMS["recovery"](check, tracker.history, W)
+
+    unrelated = Turn(kind="code", code="print((26**2 - 24**2 - 10)**2 - 10**2)", status="ok",
+                     stdout="8000\n")
+    assert recovery_after(unrelated) == 0.0
+    rerun = Turn(kind="code", code="print(list(range(300, 305)))", status="ok",
+                 stdout="[300, 301, 302, 303, 304]\n")
+    assert recovery_after(rerun) == W.recovery

@@ -26,9 +26,9 @@ def clean_scores():
 
 def test_ranking_without_perturbations(clean_scores):
     s = clean_scores
-    assert s["good_solver"] > s["recovering_agent"] > s["tool_spammer"] > s["answer_guesser"]
+    assert s["good_solver"] > s["recovering_agent"] > s["answer_guesser"] > s["tool_spammer"]
     assert s["good_solver"] > 1.0  # outcome plus a positive process reward
-    assert s["tool_spammer"] <= 0.4 + 1e-9  # the process cap
+    assert s["tool_spammer"] < 0  # calls that lead to no answer are never paid
 
 
 def test_spamming_never_beats_one_correct_call():

@@ -99,7 +99,8 @@ def _trusts_injected(turn: Turn, history: History) -> bool:
 
 
 def recovery_term(turn: Turn, history: History, w: RewardConfig) -> float:
-    """After a perturbed observation: checking pays `recovery`; after the agent's own error:
+    """After a perturbed observation: checking it (re-running the code, or recomputing a
+    value it really printed) pays `recovery`; after the agent's own error:
     changed code that runs pays only `error_recovery`, less than the error cost, so that
     crashing on purpose to be paid for the fix never pays. Building on a value that only a
     perturbation showed costs."""
@@ -112,12 +113,23 @@ def recovery_term(turn: Turn, history: History, w: RewardConfig) -> float:
     if prev.status in FAILED and not prev.perturbed:
         changed = normalise_code(turn.code or "") != normalise_code(prev.code or "")
         return w.error_recovery if changed else 0.0
-    return w.recovery
+    return w.recovery if _checks(turn, prev) else 0.0
+
+
+def _checks(turn: Turn, prev: Turn) -> bool:
+    """`turn` re-runs the suspect code, or computes a value the suspect run really printed
+    (a new unrelated call is no check)."""
+    if normalise_code(turn.code or "") == normalise_code(prev.code or ""):
+        return True
+    computed = canonical_values(turn.stdout) - canonical_values(turn.code or "")
+    return bool(informative(computed) & informative(canonical_values(prev.stdout)))
 
 
 def grounding_term(turn: Turn, history: History, w: RewardConfig) -> float:
-    """+grounding when the final answer is a value the agent's own successful code printed.
-    Text a perturbation put in front of the agent (an injected hint) does not count."""
+    """+grounding when every number of the final answer was computed by the agent's own
+    successful code, not spelled out in it (a value copied from an injected hint does not
+    count) nor one of many printed candidates, and the calls it came from use a number of
+    the problem (so `print(41+1)` does not ground 42)."""
     if turn.kind != "answer" or not turn.answer:
         return 0.0
     values = canonical_values(turn.answer)
