@@ -96,8 +96,9 @@
     block(box, "Code", turn.code, "code");
     block(box, "Answer", turn.answer);
     if (turn.code === null && turn.answer === null) { block(box, "Turn as written", turn.action); }
-    block(box, turn.perturbation ? "Tool output shown to the model (perturbed)" : "Tool output",
-      turn.observation);
+    const shownLabel = turn.perturbation ? "Tool output shown to the model (perturbed)"
+      : (turn.tool ? "Tool output" : "Feedback shown to the model");
+    block(box, shownLabel, turn.observation);
     if (turn.perturbation) {
       if (turn.clean_missing) {
         box.appendChild(el("p", "note", "What the tool really printed is not in this record."));
