@@ -46,6 +46,7 @@ from .docker_image import (
     docker_client,
     remove_containers,
 )
+from .idle_freeze import IdleFreezer
 from .result import ExecResult
 from .seccomp_filter import compile_filter
 from .uidpool import UidLease, lease_uid
@@ -124,6 +125,7 @@ class DockerContainer:
         self._exit_code: int | None = None  # recorded by `kill` when the worker had died
         self._oom_killed = False
         self._freezer: tuple[Path, str, str] | None = None
+        self._idle = IdleFreezer(self.freeze, self.thaw)
         self.io_dir = tempfile.mkdtemp(prefix="deeptool-docker-")
 
     def start(self) -> None:
@@ -169,7 +171,7 @@ class DockerContainer:
         self.channel = WorkerChannel(socks["ctrl"], socks["stdout"].detach(),
                                      socks["stderr"].detach(), self.config,
                                      kill=self.kill, exit_status=self.exit_status,
-                                     pause=self.freeze, resume=self.thaw)
+                                     pause=self._idle.pause, resume=self._idle.resume)
         self.channel.wait_ready(max(1.0, deadline - time.monotonic()))
         shutil.rmtree(self.io_dir, ignore_errors=True)  # the container keeps its mount
 

@@ -18,6 +18,7 @@ from . import cgroups
 from .base import Sandbox, SandboxClosedError, Session
 from .channel import ChannelSession, WorkerChannel, WorkerStartError
 from .config import SandboxConfig
+from .idle_freeze import IdleFreezer
 from .keeper import Keeper
 from .result import ExecResult
 from .seccomp_filter import compile_filter
@@ -166,11 +167,12 @@ class LocalSession(ChannelSession):
                 self._lease.uid, self._cgroup)
             keeper = self._keeper = Keeper(keeper_sock)
             group = self._cgroup
+            idle = IdleFreezer(group.freeze, group.thaw) if group is not None else None
             self._channel = WorkerChannel(
-                ctrl, out_r, err_r, self.config, kill=lambda: _kill(group, keeper),
+                ctrl, out_r, err_r, self.config, kill=lambda: _kill(group, idle, keeper),
                 exit_status=keeper.exit_status,
-                pause=group.freeze if group is not None else lambda: None,
-                resume=group.thaw if group is not None else lambda: None)
+                pause=idle.pause if idle is not None else lambda: None,
+                resume=idle.resume if idle is not None else lambda: None)
             keeper.wait_started(START_TIMEOUT_S)
             self._channel.wait_ready(START_TIMEOUT_S)
         except BaseException:
@@ -208,9 +210,12 @@ class LocalSession(ChannelSession):
             lease.release()
 
 
-def _kill(group: cgroups.SessionCgroup | None, keeper: Keeper) -> None:
+def _kill(group: cgroups.SessionCgroup | None, idle: IdleFreezer | None,
+          keeper: Keeper) -> None:
     """Every process of the session, from the host's own knowledge: the cgroup's members,
     and the namespace's PID 1 through its keeper (waits until it is reaped)."""
+    if idle is not None:
+        idle.stop()
     if group is not None:
         group.kill_all()
     keeper.kill()

@@ -26,6 +26,7 @@ from . import cgroups, isolation
 from .base import Sandbox, Session
 from .channel import ChannelSession, WorkerChannel
 from .config import SandboxConfig
+from .idle_freeze import IdleFreezer
 from .local import SANDBOX_ENV, START_TIMEOUT_S
 
 WORKER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
@@ -66,6 +67,7 @@ class SubprocessSession(ChannelSession):
         self._process: subprocess.Popen | None = None
         self._workdir: str | None = None
         self._cgroup: cgroups.SessionCgroup | None = None
+        self._idle: IdleFreezer | None = None
 
     def _start(self) -> None:
         self._workdir = tempfile.mkdtemp(prefix="deeptool-session-")
@@ -90,16 +92,18 @@ class SubprocessSession(ChannelSession):
             os.close(out_w)
             os.close(err_w)
         process = self._process
+        idle = IdleFreezer(group.freeze, group.thaw) if group is not None else None
+        self._idle = idle
         self._channel = WorkerChannel(
-            host_ctrl, out_r, err_r, self.config, kill=lambda: _kill(group, process),
+            host_ctrl, out_r, err_r, self.config, kill=lambda: _kill(group, idle, process),
             exit_status=lambda: _exit_status(process),
-            pause=group.freeze if group is not None else lambda: None,
-            resume=group.thaw if group is not None else lambda: None)
+            pause=idle.pause if idle is not None else lambda: None,
+            resume=idle.resume if idle is not None else lambda: None)
         self._channel.wait_ready(START_TIMEOUT_S)
 
     def _stop(self) -> None:
         if self._process is not None:
-            _kill(self._cgroup, self._process)
+            _kill(self._cgroup, self._idle, self._process)
             self._process = None
         super()._stop()
         group, self._cgroup = self._cgroup, None
@@ -110,9 +114,12 @@ class SubprocessSession(ChannelSession):
             self._workdir = None
 
 
-def _kill(group: cgroups.SessionCgroup | None, process: subprocess.Popen) -> None:
+def _kill(group: cgroups.SessionCgroup | None, idle: IdleFreezer | None,
+          process: subprocess.Popen) -> None:
     """Every process of the session: its cgroup's members (daemons included), else its
     process group; then reap the worker."""
+    if idle is not None:
+        idle.stop()
     if group is not None:
         group.kill_all()
     try:
