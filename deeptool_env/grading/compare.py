@@ -4,27 +4,39 @@ Order of checks for one answer (`compare_items`):
 
 1. identical strings (whitespace ignored);
 2. text golds (`\\text{Evelyn}`, `\\text{(C)}`): case-insensitive letters and digits only,
-   never math-verify (which would read `even` as the product e*v*e*n);
-3. tuples and intervals written with brackets on both sides: same brackets (`[1,2]` is not
-   `(1,2)`), same length, elements compared in order;
-4. integer literals as Python ints, number literals (decimals, `\\frac{a}{b}`, `a/b`, mixed
+   never math-verify (which would read `even` as the product e*v*e*n); the answer may not add
+   operators (`-\\left(\\text{Evelyn}\\right)` is not `\\text{Evelyn}`);
+3. an answer with prose in `\\text{}` (`5 \\text{ is not the answer; it is 6}`) never matches a
+   gold without prose;
+4. equations and inequalities (`relations`): `x = 5` states 5, any other relation never equals
+   a value, relations compare side by side;
+5. tuples and intervals written with brackets on both sides: same brackets (`[1,2]` is not
+   `(1,2)`), same length, elements compared in order; an expression of tuples (`2(1,2)`,
+   `-(1,2)`, `(1,2)^2`) never matches a tuple gold;
+6. integer literals as Python ints, number literals (decimals, `\\frac{a}{b}`, `a/b`, mixed
    numbers) as exact fractions. A decimal answer for a gold without a finite decimal expansion
-   (`0.388889` for `\\frac{7}{18}`) counts if it has at least 6 significant digits and is within
-   one unit of its last digit. A per-problem `tolerance` replaces exactness when the data has one;
-5. everything else goes to `deep` (sympy + math-verify, run in a worker process).
+   counts if it has at least 6 significant digits and is the gold rounded or truncated to its
+   places (`0.388889` or `0.388888` for `\\frac{7}{18}`; not `0.333334` for `\\frac13`). A
+   per-problem `tolerance` replaces exactness when the data has one;
+7. everything else goes to `deep` (sympy + math-verify, run in a worker process).
 
 Lists (`compare`): a gold with top-level commas, a `\\{...\\}` set, a `\\pm`, or a problem flagged
 as multi-answer is an unordered multiset; the answer must have the same number of items and
-the items must pair up one to one (duplicates count). Tuples inside stay ordered. A plain
-`1,000` is a thousands separator only when the gold is a single answer.
+the items must pair up one to one (duplicates count when the gold repeats an item; an item
+the answer writes twice is otherwise counted once). Sets may be written in bare braces
+(`{2, 3, 5}`). Tuples inside stay ordered. A plain `1,000` (no space) is a thousands separator
+only when the gold is a single answer, and `1,22` a decimal comma only when the gold is a
+decimal.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from fractions import Fraction
 
 from .literals import (
+    decimal_comma,
     decimal_places,
     drop_thousands,
     expand_pm,
@@ -35,13 +47,14 @@ from .literals import (
     significant_digits,
     split_top_level,
     squash,
-    strip_assignment,
     terminates,
 )
-from .normalize import plain_key, text_key
+from .normalize import plain_key, prose_text, text_key
 from .options import GradeOptions
+from .relations import compare_relations
 from .verdict import Outcome
 
+_TUPLE_INSIDE = re.compile(r"[(\[][^()\[\]]*,")
 Deep = Callable[[str, str, GradeOptions], Outcome]
 MIN_APPROX_DIGITS = 6
 
@@ -73,11 +86,14 @@ def compare(gold: str, pred: str, opts: GradeOptions, deep: Deep | None) -> Outc
     gold_items = answer_items(gold, as_list=False)
     is_list = opts.multiple or len(gold_items) > 1 or set_braces(gold) is not None
     if not is_list:
+        if decimal_places(gold) is not None:  # a decimal gold: `1,22` is a decimal comma
+            pred = decimal_comma(pred)
         pred_items = answer_items(drop_thousands(pred), as_list=False)
         if len(pred_items) != 1:
             return Outcome(False, "mismatch", f"{len(pred_items)} answers for a single gold")
         return compare_items(gold_items[0], pred_items[0], opts, deep)
     pred_items = answer_items(pred, as_list=True, min_unwrap=max(3, len(gold_items)))
+    pred_items = _drop_repeats(gold_items, pred_items)
     if len(pred_items) != len(gold_items):
         return Outcome(
             False,
@@ -85,6 +101,14 @@ def compare(gold: str, pred: str, opts: GradeOptions, deep: Deep | None) -> Outc
             f"unordered list: {len(pred_items)} items, gold has {len(gold_items)}",
         )
     return _match_lists(gold_items, pred_items, opts, deep)
+
+
+def _drop_repeats(gold: list[str], pred: list[str]) -> list[str]:
+    """`pred` without items written twice, when the gold repeats none (a set listed twice)."""
+    if len({squash(g) for g in gold}) < len(gold):
+        return pred  # the gold is a multiset (`-2, -2`): multiplicities count
+    seen: set[str] = set()
+    return [p for p in pred if not (squash(p) in seen or seen.add(squash(p)))]
 
 
 def _match_lists(
@@ -133,11 +157,15 @@ def compare_items(gold: str, pred: str, opts: GradeOptions, deep: Deep | None) -
         return Outcome(True, "match", "identical after normalisation")
     key = text_key(gold)
     if key is not None:
-        ok = plain_key(pred) == key
+        ok = plain_key(pred) == key and _symbols(pred) <= _symbols(gold) | set("()[].")
         return Outcome(ok, "match" if ok else "mismatch", "text (case-insensitive)")
-    gold, pred = strip_assignment(gold), strip_assignment(pred)
-    if squash(gold) == squash(pred):
-        return Outcome(True, "match", "identical after normalisation")
+    if prose_text(pred) and not prose_text(gold):
+        return Outcome(False, "mismatch", "prose in the answer")
+    relation = compare_relations(gold, pred, lambda a, b: compare_items(a, b, opts, deep))
+    if relation is not None:
+        return relation
+    if _is_tuple(gold) and not _is_tuple(pred) and _TUPLE_INSIDE.search(pred):
+        return Outcome(False, "mismatch", "a tuple gold; the answer is an expression of tuples")
     tuples = _compare_brackets(gold, pred, opts, deep)
     if tuples is not None:
         return tuples
@@ -145,6 +173,17 @@ def compare_items(gold: str, pred: str, opts: GradeOptions, deep: Deep | None) -
     if exact is not None:
         return exact
     return deep(gold, pred, opts) if deep is not None else None
+
+
+def _symbols(s: str) -> set[str]:
+    """The characters of `s` other than letters, digits, spaces and text-macro syntax."""
+    return set(re.sub(r"\\[A-Za-z]+|[{}\sA-Za-z0-9]", "", s))
+
+
+def _is_tuple(s: str) -> bool:
+    """True for a bracketed sequence of at least two items (`(1, 2)`, `[0, 1)`)."""
+    br = outer_brackets(s)
+    return br is not None and len(split_top_level(br[1], ",")) > 1
 
 
 def _compare_brackets(
@@ -183,6 +222,15 @@ def compare_numbers(gold: str, pred: str, opts: GradeOptions) -> Outcome | None:
     return compare_fractions(g, p, opts, pred_decimals=decimal_places(pred), pred_text=pred)
 
 
+def _roundings(value: Fraction, places: int) -> set[Fraction]:
+    """`value` rounded half-up and truncated to `places` decimals (`7/18` -> 0.388889, 0.388888)."""
+    scale = 10**places
+    scaled = abs(value) * scale
+    sign = -1 if value < 0 else 1
+    rounded = int(scaled + Fraction(1, 2))
+    return {Fraction(sign * rounded, scale), Fraction(sign * int(scaled), scale)}
+
+
 def compare_fractions(
     g: Fraction, p: Fraction, opts: GradeOptions, *, pred_decimals: int | None, pred_text: str
 ) -> Outcome:
@@ -196,7 +244,7 @@ def compare_fractions(
         pred_decimals is not None
         and not terminates(g)
         and significant_digits(pred_text) >= MIN_APPROX_DIGITS
-        and abs(g - p) <= Fraction(1, 10**pred_decimals)
+        and p in _roundings(g, pred_decimals)
     ):
         return Outcome(True, "match", "decimal approximation of a rational")
     return Outcome(False, "mismatch", "exact rational")

@@ -11,10 +11,16 @@ Policy (pinned; the leaderboard grader uses exactly this, with no lenient fallba
    is never closed means the agent never finished reasoning, so there is no answer.
 3. In that text, by priority:
    a. the last `<answer>...</answer>` block (if it holds a `\\boxed{}`, that box's content);
-   b. the last `\\boxed{...}` / `\\fbox{...}` whose braces balance (also `\\boxed 5`); boxes
-      nested inside it are unwrapped (`\\boxed{\\boxed{5}}` -> `5`); an unclosed box is skipped;
-   c. the last "Answer: ..." (also `**Answer:**`, "Final Answer:") or "final answer is ..."
-      phrase: the rest of that line, up to the end of the sentence.
+   b. an "Answer: ..." (also `**Answer:**`, "Final Answer:") or "final answer is ..." phrase
+      written after the last box: the rest of that line, up to the end of the sentence; a
+      one-sentence answer gives the value it states (`Final Answer: The largest $n$ is 34.`
+      -> `34`; see `_sentence_value`);
+   c. the last `\\boxed{...}` / `\\fbox{...}` whose braces balance (also `\\boxed 5`, and
+      `\\boxed{185\\}` with a trailing backslash); boxes nested inside it are unwrapped
+      (`\\boxed{\\boxed{5}}` -> `5`); an unclosed box is skipped; boxes just before it that only
+      connectors separate (`\\boxed{1}, \\boxed{2}`, `\\boxed{a} \\text{ and } \\boxed{b}`) are
+      one answer split over several boxes, joined with commas (see `boxes.final_boxes`);
+   d. else the answer phrase of b. wherever it is.
 4. Otherwise there is no answer (reason "no_answer"). There is deliberately no
    "last number in the text" fallback: a number mentioned on the way is not a final answer.
 """
@@ -22,6 +28,8 @@ Policy (pinned; the leaderboard grader uses exactly this, with no lenient fallba
 from __future__ import annotations
 
 import re
+
+from .boxes import final_boxes, unwrap_boxes
 
 _TOOL_OUTPUT = re.compile(
     r"<(output|tool_response|tool_result)>.*?(?:</\1>|\Z)"
@@ -34,8 +42,11 @@ _AGENT_CODE = re.compile(
     re.DOTALL | re.MULTILINE | re.IGNORECASE,
 )
 _ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
-_BOX_START = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
 _ANSWER_PHRASE = re.compile(r"\bfinal\s+answer\s+is\b|\banswer\s*\**\s*[:：]", re.IGNORECASE)
+_SENTENCE = re.compile(r"[A-Z][a-z]+\s+\S+\s+\S+")
+_NEGATION = re.compile(r"\bnot\b|n't\b", re.IGNORECASE)
+_COPULA = re.compile(r"\s(?:is|are|equals|was|were)\s+")
+_NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?![\w.])")
 _SENTENCE_END = re.compile(r"\.(?=\s|$)|\s+(?:I hope|which|because|since)\b", re.IGNORECASE)
 
 
@@ -58,76 +69,39 @@ def agent_prose(text: str) -> str | None:
     return text
 
 
-def _brace_pairs(text: str) -> dict[int, int]:
-    """Map each `{` of `text` to its matching `}` in one pass (escaped braces are skipped)."""
-    pairs: dict[int, int] = {}
-    stack: list[int] = []
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch == "{":
-            stack.append(i)
-        elif ch == "}" and stack:
-            pairs[stack.pop()] = i
-        i += 1
-    return pairs
+def _answer_line(text: str) -> tuple[str | None, int]:
+    """(answer, phrase position) after the last "Answer:" / "final answer is" in `text`.
 
-
-def _box_span(text: str, start: re.Match[str], pairs: dict[int, int]) -> tuple[int, int] | None:
-    """(content start, content end) of the box whose command `start` matched; None if unclosed.
-
-    `\\boxed{X}` gives the span of X; `\\boxed 5` (a space, then one token) the span of `5`.
+    The position is -1 when there is no such phrase.
     """
-    i = start.end()
-    while i < len(text) and text[i] in " \t":
-        i += 1
-    if i < len(text) and text[i] == "{":
-        return (i + 1, pairs[i]) if i in pairs else None
-    if start.end() < i:
-        token = re.match(r"[^\s$]+", text[i:])
-        return (i, i + token.end()) if token else None
-    return None
-
-
-def unwrap_boxes(content: str) -> str:
-    """Replace every `\\boxed{X}` / `\\fbox{X}` inside `content` by `X` (nested boxes), in O(n)."""
-    pairs = _brace_pairs(content)
-    keep = [True] * len(content)
-    for m in _BOX_START.finditer(content):
-        span = _box_span(content, m, pairs)
-        cut_to = m.end() if span is None else span[0]
-        for k in range(m.start(), cut_to):
-            keep[k] = False
-        if span is not None and span[0] > m.end() and content[span[0] - 1] == "{":
-            keep[span[1]] = False
-    return "".join(ch for ch, k in zip(content, keep, strict=True) if k)
-
-
-def last_boxed(text: str) -> str | None:
-    """Content of the last balanced `\\boxed{}` / `\\fbox{}` in `text` (inner boxes unwrapped)."""
-    pairs = _brace_pairs(text)
-    for m in reversed(list(_BOX_START.finditer(text))):
-        span = _box_span(text, m, pairs)
-        if span is not None and text[span[0] : span[1]].strip():
-            return unwrap_boxes(text[span[0] : span[1]]).strip()
-    return None
-
-
-def _answer_line(text: str) -> str | None:
-    """The answer stated after the last "Answer:" / "final answer is" phrase in `text`."""
     phrases = list(_ANSWER_PHRASE.finditer(text))
     if not phrases:
-        return None
+        return None, -1
     last = phrases[-1]
     lines = text[last.end() :].split("\n")
     ans = lines[0]
     if not ans.strip().strip("*$"):  # "Answer:" alone on its line: take the next non-empty line
         ans = next((ln for ln in lines[1:] if ln.strip()), "")
     ans = _SENTENCE_END.split(ans, maxsplit=1)[0]
-    return _clean(ans)
+    return _sentence_value(_clean(ans)), last.start()
+
+
+def _sentence_value(ans: str | None) -> str | None:
+    """The value a one-sentence answer states (`The largest $n$ is 34` -> `34`).
+
+    A sentence (a capitalised word, then at least two more words) gives what follows its last
+    `is` / `are` / `equals`; without one, its only number (`Jane started 3 hours ago` -> `3`).
+    A negated sentence (`not`, `n't`) states no value. Anything else is returned as it is.
+    """
+    if ans is None or not _SENTENCE.match(ans):
+        return ans
+    if _NEGATION.search(ans):
+        return None
+    verb = list(_COPULA.finditer(ans))
+    if verb:
+        return _clean(ans[verb[-1].end() :])
+    numbers = _NUMBER.findall(ans)
+    return numbers[0] if len(numbers) == 1 and "$" not in ans else ans
 
 
 def _clean(ans: str) -> str | None:
@@ -149,9 +123,10 @@ def extract_answer(response: str) -> str | None:
         return None
     tags = [t for t in _ANSWER_TAG.findall(text) if t.strip()]
     if tags:
-        boxed = last_boxed(tags[-1])
-        return boxed if boxed is not None else _clean(unwrap_boxes(tags[-1]))
-    boxed = last_boxed(text)
-    if boxed is not None:
-        return boxed
-    return _answer_line(text)
+        boxed = final_boxes(tags[-1])
+        return boxed[0] if boxed is not None else _clean(unwrap_boxes(tags[-1]))
+    boxed = final_boxes(text)
+    line, where = _answer_line(text)
+    if boxed is not None and where < boxed[1]:
+        return boxed[0]
+    return line

@@ -102,6 +102,10 @@ def _prepare(
         benchmark = meta["benchmark"]
     pred = normalize(extracted, unit=opts.unit)
     job = _Job(extracted, pred, normalize(str(gold), unit=opts.unit), opts)
+    if not job.gold:  # a data error: this item is wrong, the rest of the batch goes on
+        why = f"the gold answer is empty ({str(gold)!r}): a data error"
+        job.verdict = Verdict(False, "parse_error", extracted, why, pred)
+        return job
     if not pred:
         why = "empty answer after normalisation"
         job.verdict = Verdict(False, "parse_error", extracted, why, pred)

@@ -18,7 +18,7 @@ _FRAC = re.compile(r"([+-]?)\\frac\{([+-]?\d+)\}\{([+-]?\d+)\}")
 _SLASH = re.compile(r"([+-]?\d+)/(\d+)")
 _MIXED = re.compile(r"([+-]?)(\d+)\\frac\{(\d+)\}\{(\d+)\}")
 _THOUSANDS_PLAIN = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
-_ASSIGNMENT = re.compile(r"^\s*[A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?\s*=\s*(?P<rhs>[^=<>]+)$")
+_DECIMAL_COMMA = re.compile(r"([+-]?\d+),(\d+)")
 _OPEN = {"(": ")", "[": "]"}
 
 
@@ -82,7 +82,19 @@ def terminates(value: Fraction) -> bool:
 
 def drop_thousands(s: str) -> str:
     """`1,000,000` -> `1000000` when the whole answer is one comma-grouped number."""
-    return s.replace(",", "") if _THOUSANDS_PLAIN.fullmatch(squash(s)) else s
+    return s.replace(",", "") if _THOUSANDS_PLAIN.fullmatch(s.strip()) else s
+
+
+def decimal_comma(s: str) -> str:
+    """`1,22` -> `1.22`: a comma that cannot be a thousands separator is a decimal comma.
+
+    Only digits on both sides with no space, and not exactly three digits after it unless the
+    integer part is 0 (`0,111`); `1,000` and `1, 22` are left alone.
+    """
+    m = _DECIMAL_COMMA.fullmatch(s.strip())
+    if m is None or (len(m.group(2)) == 3 and m.group(1).lstrip("+-") != "0"):
+        return s
+    return f"{m.group(1)}.{m.group(2)}"
 
 
 def split_top_level(s: str, seps: str = ",;") -> list[str]:
@@ -126,31 +138,24 @@ def outer_brackets(s: str) -> tuple[str, str, str] | None:
 
 
 def set_braces(s: str) -> str | None:
-    """The inside of `\\{ ... \\}` when that set spans all of `s`, else None."""
+    """The inside of a set spanning all of `s`, else None.
+
+    `\\{1, 2\\}` is a set; so is `{1, 2}` in bare braces when it holds a top-level comma (a
+    bare `{5}` is only a group).
+    """
     s = s.strip()
-    if not (s.startswith("\\{") and s.endswith("\\}")):
+    if s.startswith("\\{") and s.endswith("\\}"):
+        inside = s[2:-2]
+    elif s.startswith("{") and s.endswith("}") and len(split_top_level(s[1:-1], ",")) > 1:
+        inside = s[1:-1]
+    else:
         return None
-    inside = s[2:-2]
     depth = 0
     for ch in inside:
         depth += {"{": 1, "}": -1}.get(ch, 0)
         if depth < 0:
             return None
     return inside if depth == 0 else None
-
-
-def strip_assignment(s: str) -> str:
-    """`x = 5` -> `5`, `k=\\frac{1}{2}` -> `\\frac{1}{2}`: a variable set to a number.
-
-    Only a single (possibly subscripted) letter on the left and a right side without
-    variables are stripped; `y = 2x + 3` or `f(x) = 2x` are equations and stay for math-verify.
-    """
-    m = _ASSIGNMENT.match(s)
-    if m is None:
-        return s
-    rhs = m.group("rhs").strip()
-    bare = re.sub(r"\\[A-Za-z]+", "", rhs)
-    return s if re.search(r"[A-Za-z]", bare) else rhs
 
 
 def expand_pm(item: str) -> list[str]:

@@ -7,12 +7,15 @@ work (no sympy), so it is cheap and safe to run in the caller's process and thre
   `±`, `²`, `½`, ...);
 - removes explicit thousands separators (`1{,}000`, `10,\\!080`, `1\\,000`, narrow spaces); a
   plain `1,000` is left alone here because it is a list when the gold is a list (see `compare`);
-- drops `$`, `\\left`/`\\right`, spacing macros, `\\dfrac`/`\\tfrac` spelling differences;
+- reads a doubled backslash before a command as one (`\\\\frac` -> `\\frac`: an escaped
+  string), drops `$`, `\\left`/`\\right`, spacing macros, `\\dfrac`/`\\tfrac` spelling differences;
 - treats percent and degree marks as units: `62.5\\%` -> `62.5`, `30^\\circ` -> `30` (so a
   percentage is never rescaled by 100, and `0.625` does not match `62.5\\%`);
 - strips units: the problem's own unit (OlympiadBench `unit`), trailing `\\text{ cm}^2`-style
   groups and unit words after a number (`204 minutes`, `\\$18.90`, `5.4 \\text{ cents}`);
-- turns "and" / "or" between answers into commas (`1 \\text{ or } 3` -> `1, 3`).
+- turns "and" / "or" between answers into commas (`1 \\text{ or } 3` -> `1, 3`, also
+  `(11,7)or(7,11)` without spaces);
+- drops a trailing lone backslash (`185\\`).
 
 A whole-answer `\\text{...}` is kept (it is a text answer such as `\\text{Evelyn}`); `text_key`
 gives its case-insensitive comparison key.
@@ -56,6 +59,9 @@ _UNICODE = {
     "\uff0c": ",",
     "\u3000": " ",
 }
+_DOUBLED = re.compile(  # `\\\\frac` from a doubly escaped string: a command, not a line break
+    r"(?<!\\)\\\\(?=(?:frac|dfrac|tfrac|sqrt|left|right|pi|text|cdot|times|infty)(?![A-Za-z]))"
+)
 _LINEBREAK = "\x00"  # stands in for LaTeX line breaks (matrix rows) while spacing rules run
 _UNICODE_RE = re.compile("|".join(map(re.escape, _UNICODE)))
 _ROOT = re.compile(r"([\u221a\u221b\u221c])\s*(\{[^{}]*\}|\([^()]*\)|\\?[A-Za-z]+|\d+(?:\.\d+)?)?")
@@ -65,7 +71,7 @@ _THOUSANDS = re.compile(
 _SIZING = re.compile(
     r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|big|Big|bigg|Bigg)(?![A-Za-z])\.?"
 )
-_SPACING = re.compile(r"\\(?:,|;|:|!| |quad(?![A-Za-z])|qquad(?![A-Za-z]))|~")
+_SPACING = re.compile(r"\\(?:,|;|:|!| |qquad|quad)|~")  # also `\quadx`: a glued space
 _STYLE = re.compile(r"\\(?:displaystyle|textstyle|scriptstyle)(?![A-Za-z])")
 _FRAC_SPELLING = re.compile(r"\\[dtc]frac(?![A-Za-z])")
 _FRAC_SHORT = re.compile(r"\\frac\s*(\d|\{[^{}]*\})\s*(\d|\{[^{}]*\})")
@@ -79,7 +85,15 @@ _TEXT_GROUP = (
 )
 _TRAILING_TEXT = re.compile(r"\s*" + _TEXT_GROUP + r"(?:\s*\^\s*\{?\s*\d\s*\}?)?\s*$")
 _WHOLE_TEXT = re.compile(r"^\s*" + _TEXT_GROUP + r"\s*$")
-_AND_OR = re.compile(r"\s*,?\s*\\(?:text|mbox)\{\s*(?:and|or)\s*\}\s*|\s+(?:and|or)\s+")
+_AND_OR = re.compile(
+    r"\s*,?\s*\\(?:text|mbox)\{\s*(?:and|or)\s*\}\s*|\s+(?:and|or)\s+"
+    r"|(?<=[\d)\]}])\s*or\s*(?=[-+\d(\[\\A-Z]|[a-z](?![a-z]))"
+)
+_UNIT_TEXT = re.compile(r"\s*[A-Za-z][A-Za-z/.]*(?:\s+[A-Za-z][A-Za-z/.]*){0,2}\s*")
+_PROSE = re.compile(
+    r"\b(?:is|are|not|no|it|the|answer|but|wrong|correct|true|false|because|therefore)\b", re.I
+)
+_ANY_TEXT = re.compile(_TEXT_GROUP)
 _UNIT_WORDS = (
     r"(?:square\s+|sq\.?\s+|cubic\s+)?"
     r"(?:cm|mm|km|ft|yd|kg|mg|lbs?|oz|ml|mph|kph|km/h|m/s|cm/s|sq|units?|"
@@ -144,11 +158,22 @@ def normalize_unit(unit: str) -> str:
     return re.sub(r"\s+", " ", u).strip()
 
 
+def prose_text(s: str) -> bool:
+    """True if a `\\text{}` group of `s` holds a sentence rather than a unit or a name."""
+    return any(_PROSE.search(m.group(1)) for m in _ANY_TEXT.finditer(s))
+
+
 def _strip_units(s: str) -> str:
-    """Drop trailing `\\text{unit}` groups and unit words that follow a number."""
+    """Drop trailing `\\text{unit}` groups (up to three words) and unit words after a number."""
     while True:
         m = _TRAILING_TEXT.search(s)
-        if m and m.start() > 0 and _is_numeric_head(s[: m.start()]):
+        if (
+            m
+            and m.start() > 0
+            and _is_numeric_head(s[: m.start()])
+            and _UNIT_TEXT.fullmatch(m.group(1))
+            and not prose_text(m.group(0))
+        ):
             s = s[: m.start()]
             continue
         m = _TRAILING_UNIT.search(s)
@@ -160,7 +185,7 @@ def _strip_units(s: str) -> str:
 
 def normalize(s: str, *, unit: str | None = None) -> str:
     """Canonical string form of an answer (see the module docstring for every step)."""
-    s = unicode_to_latex(s.strip()).replace("\\\\", _LINEBREAK)
+    s = _DOUBLED.sub(r"\\", unicode_to_latex(s.strip())).replace("\\\\", _LINEBREAK)
     s = _THOUSANDS.sub("", s)
     s = s.replace("\\$", "").replace("$", "")
     s = _STYLE.sub("", _SIZING.sub("", s))
@@ -176,6 +201,7 @@ def normalize(s: str, *, unit: str | None = None) -> str:
     s = _strip_units(s)
     s = _AND_OR.sub(", ", s)
     s = re.sub(r"\s+", " ", s).strip().rstrip(".").strip()
+    s = re.sub(r"(?<!\\)\\$", "", s).strip()  # a trailing lone backslash (`185\\`)
     return s.replace(_LINEBREAK, "\\\\")
 
 

@@ -9,6 +9,8 @@ fractions, powers with integer exponents, factorials, binomials) they are compar
 so `\\frac{1}{2^{99}}` is not `\\frac{1}{2^{98}}` and `\\frac{1}{2004!}` is not `\\frac{1}{2006!}`
 (math-verify rounds both to 0 and says equal). Results too large to build (over `MAX_BITS`) are
 left to math-verify and its timeout. A per-problem tolerance is applied to numeric values.
+Exact answers that math-verify equates after its 6-decimal rounding are checked at 60 digits
+(`_differs_exactly`), so `\\pi + 10^{-20}` is not `\\pi`.
 """
 
 from __future__ import annotations
@@ -145,6 +147,35 @@ def _within_tolerance(g: Any, p: Any, tol: float, mv_timeout: int | None) -> boo
         return None
 
 
+def _differs_exactly(g: Any, p: Any, mv_timeout: int | None) -> bool:
+    """True when two exact expressions math-verify called equal differ at 60 digits.
+
+    math-verify rounds numbers to 6 decimals, so `\\sqrt{2}+10^{-20}` equals `\\sqrt{2}`. An
+    answer written without decimals is exact, so its difference from the gold is evaluated at
+    60 significant digits with the free symbols set to fixed rationals; a difference above
+    1e-40 (relative) is a mismatch. Decimal answers (`1.41421356`) keep math-verify's rounding.
+    """
+    if not (isinstance(g, sympy.Expr) and isinstance(p, sympy.Expr)):
+        return False
+    if g.atoms(sympy.Float) or p.atoms(sympy.Float):
+        return False
+
+    @timeout(timeout_seconds=mv_timeout)
+    def differs() -> bool:
+        names = sorted(g.free_symbols | p.free_symbols, key=str)
+        point = {x: sympy.Rational(7 + 3 * k, 5 + 2 * k) for k, x in enumerate(names)}
+        diff = complex(sympy.N((g - p).subs(point), 60))
+        size = complex(sympy.N(g.subs(point), 60))
+        if not all(map(math.isfinite, (diff.real, diff.imag, size.real, size.imag))):
+            return False
+        return abs(diff) > 1e-40 * max(1.0, abs(size))
+
+    try:
+        return bool(differs())
+    except (TimeoutException, TypeError, ValueError, AttributeError, ZeroDivisionError):
+        return False
+
+
 def deep_compare(
     gold: str, pred: str, opts: GradeOptions, *, mv_timeout: int | None = MV_TIMEOUT_S
 ) -> Outcome:
@@ -169,6 +200,8 @@ def deep_compare(
                     ok, "match" if ok else "mismatch", f"numeric tolerance {opts.tolerance:g}"
                 )
     ok = verify(list(gold_parsed), list(pred_parsed), timeout_seconds=mv_timeout)
+    if ok and _differs_exactly(g, p, mv_timeout):
+        return Outcome(False, "mismatch", "math-verify equal after rounding, exactly different")
     if ok:
         return Outcome(True, "match", "math-verify")
     if _probe.fired:
