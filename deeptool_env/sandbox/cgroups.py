@@ -119,6 +119,7 @@ class SessionCgroup:
         assert support.version is not None
         self.version = support.version
         self.dirs = {ctl: parent / name for ctl, parent in support.parents.items()}
+        self._cpuacct_fd: int | None = None  # read after every cell: kept open
 
     @classmethod
     def create(cls, support: CgroupSupport, name: str, *, memory_bytes: int, pids: int,
@@ -184,9 +185,9 @@ class SessionCgroup:
         except (OSError, ValueError):
             return []
 
-    def kill_all(self, timeout_s: float = 5.0) -> bool:
-        """SIGKILL every member, with the group frozen so none can fork meanwhile; True once
-        the group is empty."""
+    def kill_all(self, timeout_s: float = 5.0, wait: bool = True) -> bool:
+        """SIGKILL every member, with the group frozen so none can fork meanwhile; then
+        (unless `wait` is False) wait until the group is empty. True once it is."""
         kill_file = self.dirs.get("unified", Path("/nonexistent")) / "cgroup.kill"
         if kill_file.exists():
             self._try_write(kill_file, "1")
@@ -198,6 +199,8 @@ class SessionCgroup:
                 except OSError:
                     pass
             self.thaw()  # killed tasks die once thawed
+        if not wait:
+            return not self.members()
         deadline = time.monotonic() + timeout_s
         while self.members():
             if time.monotonic() > deadline:
@@ -227,12 +230,17 @@ class SessionCgroup:
                     if key == "usage_usec":
                         return int(value) / 1e6
                 return 0.0
-            return int((self.dirs["cpuacct"] / "cpuacct.usage").read_text()) / 1e9
-        except (OSError, ValueError):
+            if self._cpuacct_fd is None:
+                self._cpuacct_fd = os.open(self.dirs["cpuacct"] / "cpuacct.usage", os.O_RDONLY)
+            return int(os.pread(self._cpuacct_fd, 64, 0)) / 1e9
+        except (OSError, ValueError, KeyError):
             return 0.0
 
     def remove(self) -> None:
         """Kill what is left and delete the groups."""
+        if self._cpuacct_fd is not None:
+            os.close(self._cpuacct_fd)
+            self._cpuacct_fd = None
         if self.members():
             self.kill_all()
         for path in self.dirs.values():

@@ -73,13 +73,18 @@ class Keeper:
             except KeeperError:
                 return
 
-    def kill(self, timeout_s: float = 5.0) -> None:
-        """Have the keeper kill the session and wait until it is reaped. Idempotent."""
+    def request_kill(self) -> None:
+        """Have the keeper SIGKILL the session now (it reaps it in its own time)."""
         if self.exited is None and not self._eof:
             try:
                 self._sock.send(b"k")
             except OSError:
                 pass
+
+    def kill(self, timeout_s: float = 5.0) -> None:
+        """Have the keeper kill the session and wait until it is reaped. Idempotent."""
+        self.request_kill()
+        if self.exited is None and not self._eof:
             self._wait_exited(timeout_s)
 
     def exit_status(self) -> int | None:

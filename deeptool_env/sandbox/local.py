@@ -12,6 +12,7 @@ import sys
 import tempfile
 import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from . import cgroups
@@ -22,7 +23,7 @@ from .idle_freeze import IdleFreezer
 from .keeper import Keeper
 from .result import ExecResult
 from .seccomp_filter import compile_filter
-from .uidpool import lease_uid
+from .uidpool import UidLease, lease_uid
 
 SERVER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "forkserver.py")
 
@@ -197,28 +198,37 @@ class LocalSession(ChannelSession):
         return result
 
     def _stop(self) -> None:
-        super()._stop()  # kills through the keeper (and the cgroup), closes the channel
+        super()._stop()  # SIGKILLs the session (cgroup members, keeper), closes the channel
         keeper, self._keeper = self._keeper, None
         group, self._cgroup = self._cgroup, None
         lease, self._lease = self._lease, None
         if keeper is not None:
-            keeper.kill()
-            keeper.close()
-        if group is not None:
-            group.remove()
-        if lease is not None:
-            lease.release()
+            keeper.request_kill()  # also when the session never got a channel
+        self._sandbox.reap(keeper, group, lease)
 
 
 def _kill(group: cgroups.SessionCgroup | None, idle: IdleFreezer | None,
           keeper: Keeper) -> None:
-    """Every process of the session, from the host's own knowledge: the cgroup's members,
-    and the namespace's PID 1 through its keeper (waits until it is reaped)."""
+    """SIGKILL every process of the session, from the host's own knowledge: the cgroup's
+    members and the namespace's PID 1 (through its keeper). Does not wait: the dying
+    processes cannot run code any more; `LocalSandbox.reap` waits for them."""
     if idle is not None:
         idle.stop()
     if group is not None:
-        group.kill_all()
-    keeper.kill()
+        group.kill_all(wait=False)
+    keeper.request_kill()
+
+
+def _finish(keeper: Keeper | None, group: cgroups.SessionCgroup | None,
+            lease: UidLease | None) -> None:
+    """Wait until a killed session is reaped, then free its cgroups and its uid."""
+    if keeper is not None:
+        keeper.kill()
+        keeper.close()
+    if group is not None:
+        group.remove()
+    if lease is not None:
+        lease.release()
 
 
 class LocalSandbox(Sandbox):
@@ -228,6 +238,15 @@ class LocalSandbox(Sandbox):
         super().__init__(config)
         self.cgroups = cgroups.support_for(config.cgroups)
         self._server = ForkServer(config)
+        self._reaper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-reaper")
+
+    def reap(self, keeper: Keeper | None, group: cgroups.SessionCgroup | None,
+             lease: UidLease | None) -> None:
+        """Finish a killed session's clean-up in the background (`close()` waits for it)."""
+        try:
+            self._reaper.submit(_finish, keeper, group, lease)
+        except RuntimeError:  # after shutdown (e.g. a session closed by the collector)
+            _finish(keeper, group, lease)
 
     def new_cgroup(self) -> cgroups.SessionCgroup | None:
         """The cgroups of a new session (None when this sandbox runs without)."""
@@ -238,4 +257,5 @@ class LocalSandbox(Sandbox):
         return LocalSession(self)
 
     def _shutdown(self) -> None:
+        self._reaper.shutdown(wait=True)
         self._server.close()
