@@ -31,12 +31,14 @@ class _Scheduler:
 
     def schedule(self, freezer: IdleFreezer, due: float, ticket: int) -> None:
         with self._cond:
+            earliest = self._heap[0][0] if self._heap else None
             heapq.heappush(self._heap, (due, next(self._order), freezer, ticket))
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="sandbox-idle-freeze",
                                                 daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            if earliest is None or due < earliest:  # else the thread wakes up before `due`
+                self._cond.notify()
 
     def _run(self) -> None:
         while True:
