@@ -10,6 +10,8 @@ import pytest
 
 from deeptool_env import sandbox
 
+from .headless_chromium import browser  # noqa: F401  (the browser tests' fixture)
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = REPO.parent / "shared" / "data"
 

@@ -218,7 +218,8 @@ def test_batched_episode_threads_run_code_step_after_step(tiny, tmp_path):
         (group,) = trainer.collect()
         for trajectory in group:
             assert trajectory.info["parse_errors"] == [None, None]
-            assert trajectory.info["tool_calls"] == 1 and trajectory.turn_process[0] > 0
+            assert trajectory.info["tool_calls"] == 1 and len(trajectory.turn_process) == 2
+            assert "<output>\n42\n</output>" in tokenizer.decode(trajectory.ids)
     assert batches == [3, 3, 3, 3]
     trainer.close()
 

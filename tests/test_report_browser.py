@@ -9,9 +9,6 @@ screenshot. Skips with the reason when Chromium or chromedriver is missing
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +25,6 @@ from benchmarks.records import SampleRecord, read_samples  # noqa: E402
 from benchmarks.report import write_report  # noqa: E402
 from benchmarks.runner import evaluate  # noqa: E402
 
-CHROME_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run", "--disable-extensions",
-                "--window-size=1400,1000")
 EVIL_IMG = '<img src=x onerror="window.pwned=1;alert(1)">'
 EVIL_SCRIPT = "</script><script>window.pwned=2</script><!--"
 _N = re.compile(r"p_\{(\d+)\}")
@@ -71,34 +64,6 @@ class HostileSolver(Agent):
         return f"<answer>\\boxed{{{numbers[-1] if numbers else 0}}}</answer>"
 
 
-def _binaries() -> tuple[str, str]:
-    browser = next(filter(None, map(shutil.which, ("chromium", "chromium-browser",
-                                                   "google-chrome"))), None)
-    driver = shutil.which("chromedriver")
-    if browser is None or driver is None:
-        pytest.skip("Chromium or chromedriver not installed (bash .ci/browser-setup.sh, or "
-                    "apt-get install chromium chromium-driver)")
-    return browser, driver
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[webdriver.Chrome]:
-    binary, driver_path = _binaries()
-    profile = tempfile.mkdtemp(prefix="deeptool-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for flag in (*CHROME_FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    service = webdriver.ChromeService(executable_path=driver_path)
-    try:
-        driver = webdriver.Chrome(options=options, service=service)
-    except Exception as exc:  # any start-up failure means no usable browser here
-        shutil.rmtree(profile, ignore_errors=True)
-        pytest.skip(f"headless Chromium did not start: {exc}")
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

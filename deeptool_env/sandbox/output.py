@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from .worker import head_tail, truncation_marker
+
+__all__ = ["CappedBuffer", "clean_text", "head_tail", "truncation_marker"]
+
 
 def _char_count(data: bytes) -> int:
     """Characters in UTF-8 `data`: every byte that is not a continuation byte starts one."""
@@ -68,15 +72,3 @@ def clean_text(text: str) -> str:
     return text
 
 
-def truncation_marker(omitted: int) -> str:
-    """The marker put where output was cut."""
-    return f"\n...[{omitted} characters omitted]...\n"
-
-
-def head_tail(text: str, max_chars: int) -> str:
-    """Cut `text` to `max_chars` characters, keeping its beginning and end."""
-    if len(text) <= max_chars:
-        return text
-    head = max_chars // 2
-    tail = max_chars - head
-    return f"{text[:head]}{truncation_marker(len(text) - head - tail)}{text[len(text) - tail:]}"

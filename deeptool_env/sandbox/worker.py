@@ -160,7 +160,7 @@ class Kernel:
             self._exit_if_forked_child(1)
             status, exit_code = _status_for(exc)
             if status != "ok":
-                tb_text = _cut(_safe_traceback(exc), max_chars)
+                tb_text = head_tail(_safe_traceback(exc), max_chars)
         self._exit_if_forked_child(0)
         for thread in set(threading.enumerate()) - threads_before:
             thread.join()
@@ -200,14 +200,19 @@ def _safe_traceback(exc: BaseException) -> str:
         return f"{type(exc).__name__}: <the exception could not be formatted>\n"
 
 
-def _cut(text: str, max_chars: int) -> str:
-    """Keep the head and tail of `text` (the host caps it again; this keeps frames small)."""
+def truncation_marker(omitted: int) -> str:
+    """The marker put where output was cut (the one definition: the host imports it)."""
+    return f"\n...[{omitted} characters omitted]...\n"
+
+
+def head_tail(text: str, max_chars: int) -> str:
+    """Cut `text` to `max_chars` characters, keeping its beginning and end (the worker cuts
+    tracebacks so frames stay small; the host cuts again, trusting nothing)."""
     if len(text) <= max_chars:
         return text
     head = max_chars // 2
     tail = max_chars - head
-    omitted = len(text) - head - tail
-    return f"{text[:head]}\n...[{omitted} characters omitted]...\n{text[len(text) - tail:]}"
+    return f"{text[:head]}{truncation_marker(len(text) - head - tail)}{text[len(text) - tail:]}"
 
 
 def _flush_std_streams() -> None:
