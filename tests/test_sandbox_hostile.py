@@ -290,13 +290,17 @@ print("held", held)
 '''
 
 
-def test_memory_is_limited_for_all_processes_together(box):
-    small = make_sandbox(box.config.backend, timeout_s=30.0, memory_mb=256)
+def _run_with_256_mb(backend: str, code: str):
+    small = make_sandbox(backend, timeout_s=30.0, memory_mb=256)
     try:
         with small.session() as session:
-            result = session.run(HOLD_IN_CHILDREN, timeout_s=30)
+            return session.run(code, timeout_s=30)
     finally:
         small.close()
+
+
+def test_memory_is_limited_for_all_processes_together(box):
+    result = _run_with_256_mb(box.config.backend, HOLD_IN_CHILDREN)
     assert "held 4" not in result.stdout, result
 
 
@@ -310,12 +314,7 @@ def test_memory_is_limited_for_all_processes_together(box):
     "    ctypes.memset(addr, 1, 700 * 2**20)\n    print('wrote')",
 ])
 def test_memfd_and_sysv_shm_count_against_the_session(code):
-    small = make_sandbox("local", timeout_s=30.0, memory_mb=256)
-    try:
-        with small.session() as session:
-            result = session.run(code, timeout_s=30)
-    finally:
-        small.close()
+    result = _run_with_256_mb("local", code)
     assert "wrote" not in result.stdout, result
 
 
