@@ -142,6 +142,11 @@ class Sandbox(_Closeable):
     def _shutdown(self) -> None:  # noqa: B027 (optional hook)
         """Free backend resources after every session was closed."""
 
+    def keep_warm(self, count: int) -> None:  # noqa: B027 (optional hook)
+        """Keep `count` started interpreters in reserve where the backend can (`local`,
+        `docker`), so that many sessions opened at once (a vector of envs sharing this
+        sandbox) do not wait for a cold start."""
+
     def session(self) -> Session:
         """A fresh, isolated interpreter state. Close it (or use `with`) when done."""
         if self._closed:

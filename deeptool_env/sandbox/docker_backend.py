@@ -366,6 +366,10 @@ class DockerSandbox(Sandbox):
             raise SandboxClosedError("the sandbox was closed")
         return container
 
+    def keep_warm(self, count: int) -> None:
+        self._warm = max(0, int(count))
+        self._refill()
+
     def _refill(self) -> None:
         with self._pool_lock:
             while not self._closed and len(self._spares) < self._warm:

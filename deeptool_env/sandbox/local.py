@@ -12,18 +12,17 @@ import sys
 import tempfile
 import threading
 import warnings
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 
 from . import cgroups
 from .base import Sandbox, SandboxClosedError, Session
-from .channel import ChannelSession, WorkerChannel, WorkerStartError
+from .channel import ChannelSession, WorkerStartError
 from .config import SandboxConfig
-from .idle_freeze import IdleFreezer
 from .keeper import Keeper
+from .local_interpreter import START_TIMEOUT_S, Interpreter, start_interpreter
 from .result import ExecResult
 from .seccomp_filter import compile_filter
-from .uidpool import UidLease, lease_uid
 
 SERVER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "forkserver.py")
 
@@ -40,10 +39,6 @@ SANDBOX_ENV = {
     "MKL_NUM_THREADS": "1",
 }
 
-START_TIMEOUT_S = 60.0
-# Memory a session may be charged beyond `memory_mb`: the warm interpreter's pages that the
-# session writes to (copy-on-write) are charged to it, though it did not allocate them.
-COW_HEADROOM_MB = 96
 
 
 def local_backend_available() -> tuple[bool, str]:
@@ -151,34 +146,24 @@ class LocalSession(ChannelSession):
     def __init__(self, sandbox: LocalSandbox) -> None:
         super().__init__(sandbox.config)
         self._sandbox = sandbox
-        self._keeper: Keeper | None = None
-        self._cgroup: cgroups.SessionCgroup | None = None
-        self._lease = None
+        self._interpreter: Interpreter | None = None
 
     @property
     def uid(self) -> int | None:
         """The unprivileged uid the running interpreter has (leased from the pool)."""
-        return None if self._lease is None else self._lease.uid
+        return None if self._interpreter is None else self._interpreter.lease.uid
+
+    @property
+    def _cgroup(self) -> cgroups.SessionCgroup | None:
+        return None if self._interpreter is None else self._interpreter.group
+
+    @property
+    def _keeper(self) -> Keeper | None:
+        return None if self._interpreter is None else self._interpreter.keeper
 
     def _start(self) -> None:
-        try:
-            self._lease = lease_uid()
-            self._cgroup = self._sandbox.new_cgroup()
-            ctrl, out_r, err_r, keeper_sock = self._sandbox._server.spawn(
-                self._lease.uid, self._cgroup)
-            keeper = self._keeper = Keeper(keeper_sock)
-            group = self._cgroup
-            idle = IdleFreezer(group.freeze, group.thaw) if group is not None else None
-            self._channel = WorkerChannel(
-                ctrl, out_r, err_r, self.config, kill=lambda: _kill(group, idle, keeper),
-                exit_status=keeper.exit_status,
-                pause=idle.pause if idle is not None else lambda: None,
-                resume=idle.resume if idle is not None else lambda: None)
-            keeper.wait_started(START_TIMEOUT_S)
-            self._channel.wait_ready(START_TIMEOUT_S)
-        except BaseException:
-            self._stop()
-            raise
+        self._interpreter = self._sandbox.take_interpreter()
+        self._channel = self._interpreter.channel
 
     def _execute(self, code: str, timeout_s: float) -> ExecResult:
         group = self._cgroup
@@ -199,63 +184,81 @@ class LocalSession(ChannelSession):
 
     def _stop(self) -> None:
         super()._stop()  # SIGKILLs the session (cgroup members, keeper), closes the channel
-        keeper, self._keeper = self._keeper, None
-        group, self._cgroup = self._cgroup, None
-        lease, self._lease = self._lease, None
-        if keeper is not None:
-            keeper.request_kill()  # also when the session never got a channel
-        self._sandbox.reap(keeper, group, lease)
-
-
-def _kill(group: cgroups.SessionCgroup | None, idle: IdleFreezer | None,
-          keeper: Keeper) -> None:
-    """SIGKILL every process of the session, from the host's own knowledge: the cgroup's
-    members and the namespace's PID 1 (through its keeper). Does not wait: the dying
-    processes cannot run code any more; `LocalSandbox.reap` waits for them."""
-    if idle is not None:
-        idle.stop()
-    if group is not None:
-        group.kill_all(wait=False)
-    keeper.request_kill()
-
-
-def _finish(keeper: Keeper | None, group: cgroups.SessionCgroup | None,
-            lease: UidLease | None) -> None:
-    """Wait until a killed session is reaped, then free its cgroups and its uid."""
-    if keeper is not None:
-        keeper.kill()
-        keeper.close()
-    if group is not None:
-        group.remove()
-    if lease is not None:
-        lease.release()
+        interpreter, self._interpreter = self._interpreter, None
+        if interpreter is not None:
+            self._sandbox.reap(interpreter)
 
 
 class LocalSandbox(Sandbox):
-    """Sessions forked from one warm, preloaded server; see the module docstring."""
+    """Sessions forked from one warm, preloaded server; see the module docstring.
 
-    def __init__(self, config: SandboxConfig) -> None:
+    `warm` is how many started interpreters are kept ready (0: start each on demand), so a
+    new session (or the restart after a timeout) does not wait for fork, namespaces and
+    cgroups; they are started in a background thread and frozen while they wait.
+    """
+
+    def __init__(self, config: SandboxConfig, warm: int = 1) -> None:
         super().__init__(config)
         self.cgroups = cgroups.support_for(config.cgroups)
         self._server = ForkServer(config)
         self._reaper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-reaper")
+        self._warm = warm
+        self._starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-warm")
+        self._spares: list[Future[Interpreter]] = []
+        self._spares_lock = threading.Lock()
+        self._refill()
 
-    def reap(self, keeper: Keeper | None, group: cgroups.SessionCgroup | None,
-             lease: UidLease | None) -> None:
-        """Finish a killed session's clean-up in the background (`close()` waits for it)."""
+    def _start_interpreter(self) -> Interpreter:
+        return start_interpreter(self._server, self.config, self.cgroups)
+
+    def keep_warm(self, count: int) -> None:
+        self._warm = max(0, int(count))
+        self._refill()
+
+    def _refill(self) -> None:
+        with self._spares_lock:
+            while not self._closed and len(self._spares) < self._warm:
+                self._spares.append(self._starter.submit(self._start_interpreter))
+
+    def take_interpreter(self) -> Interpreter:
+        """A started interpreter: a live spare when there is one, else a new one."""
+        with self._spares_lock:
+            spare = self._spares.pop(0) if self._spares else None
+        self._refill()
+        if spare is not None:
+            try:
+                interpreter = spare.result(timeout=START_TIMEOUT_S)
+            except Exception:  # the spare failed to start: start one here, which says why
+                interpreter = None
+            if interpreter is not None and interpreter.alive():
+                return interpreter
+            if interpreter is not None:
+                self._discard(interpreter)
+        if self._closed:
+            raise SandboxClosedError("this sandbox is closed; create a new one")
+        return self._start_interpreter()
+
+    def _discard(self, interpreter: Interpreter) -> None:
+        interpreter.kill()
+        interpreter.channel.close()
+        self.reap(interpreter)
+
+    def reap(self, interpreter: Interpreter) -> None:
+        """Finish a killed interpreter's clean-up in the background (`close()` waits)."""
         try:
-            self._reaper.submit(_finish, keeper, group, lease)
+            self._reaper.submit(interpreter.finish)
         except RuntimeError:  # after shutdown (e.g. a session closed by the collector)
-            _finish(keeper, group, lease)
-
-    def new_cgroup(self) -> cgroups.SessionCgroup | None:
-        """The cgroups of a new session (None when this sandbox runs without)."""
-        return cgroups.for_session(self.cgroups, self.config.memory_mb + COW_HEADROOM_MB,
-                                   self.config.max_processes, self.config.cpus)
+            interpreter.finish()
 
     def _new_session(self) -> Session:
         return LocalSession(self)
 
     def _shutdown(self) -> None:
+        with self._spares_lock:
+            spares, self._spares = self._spares, []
+        self._starter.shutdown(wait=True, cancel_futures=True)
+        for spare in spares:
+            if spare.done() and not spare.cancelled() and spare.exception() is None:
+                self._discard(spare.result())
         self._reaper.shutdown(wait=True)
         self._server.close()

@@ -26,6 +26,7 @@ def acquire(config: SandboxConfig) -> Sandbox:
         if box is None or box.closed:
             box, users = from_config(config), 0
         _shared[key] = (box, users + 1)
+        box.keep_warm(users + 1)  # one spare per env, for vectors that reset together
         return box
 
 

@@ -13,11 +13,12 @@ import os
 import resource
 import subprocess
 import sys
+import time
 
 import pytest
 
 from deeptool_env import sandbox
-from deeptool_env.sandbox.local import SANDBOX_ENV
+from deeptool_env.sandbox.local import SANDBOX_ENV, LocalSandbox
 
 TRIVIAL = "print(sum(range(100)))"
 SYMPY = "import sympy\nx = sympy.Symbol('x')\nprint(sympy.factor(x**4 - 1))"
@@ -116,15 +117,23 @@ def _private_kib(pid: int) -> int:
     return sum(int(fields[k].split()[0]) for k in ("Private_Clean", "Private_Dirty"))
 
 
-@pytest.mark.benchmark(group="session start")
-def test_session_start_and_idle_memory(benchmark, local_box):
-    def start() -> sandbox.Session:
-        session = local_box.session()
-        session.run("0")
-        return session
-
+def _starts(box, benchmark, pause_s: float) -> list[sandbox.Session]:
+    """Time `session()` + a first cell, `pause_s` (untimed: the episode) before each."""
     sessions = []
-    benchmark.pedantic(lambda: sessions.append(start()), rounds=10)
+
+    def start() -> None:
+        session = box.session()
+        session.run("0")
+        sessions.append(session)
+
+    benchmark.pedantic(start, setup=lambda: time.sleep(pause_s), rounds=20)
+    return sessions
+
+
+@pytest.mark.benchmark(group="session start")
+def test_session_start_from_the_warm_spare_and_idle_memory(benchmark, local_box):
+    """As in an RL loop: the spare interpreter is ready when the next episode starts."""
+    sessions = _starts(local_box, benchmark, pause_s=0.1)
     last = sessions[-1]
     pid = last._keeper.session_pid
     private = _private_kib(pid) if os.path.exists(f"/proc/{pid}") else 0
@@ -136,3 +145,14 @@ def test_session_start_and_idle_memory(benchmark, local_box):
     for session in sessions:
         session.close()
     assert private > 0
+
+
+@pytest.mark.benchmark(group="session start")
+def test_session_start_cold(benchmark):
+    """No spare: fork, namespaces, cgroups, seccomp and the first cell, every time."""
+    box = LocalSandbox(sandbox.SandboxConfig(), warm=0)
+    try:
+        for session in _starts(box, benchmark, pause_s=0.02):
+            session.close()
+    finally:
+        box.close()
