@@ -292,6 +292,8 @@ print("held", held)
 
 def _run_with_256_mb(backend: str, code: str):
     small = make_sandbox(backend, timeout_s=30.0, memory_mb=256)
+    if backend != "docker":
+        assert small.cgroups.version is not None, small.cgroups.reason
     try:
         with small.session() as session:
             return session.run(code, timeout_s=30)

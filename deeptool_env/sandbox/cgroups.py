@@ -66,23 +66,24 @@ def _writable_parent(base: Path) -> Path:
 
 def _remove_stale(parent: Path) -> None:
     """Delete the groups a dead host left behind (named `<host pid>-...`), killing what is
-    still in them: sessions of a host that is gone serve no one."""
+    still in them: sessions of a host that is gone serve no one. Best effort: a group that
+    vanishes or stays busy meanwhile is left to the next detection."""
     for group in parent.iterdir():
         owner = group.name.split("-", 1)[0]
-        if not group.is_dir() or not owner.isdigit() or os.path.exists(f"/proc/{owner}"):
+        if not owner.isdigit() or os.path.exists(f"/proc/{owner}"):
             continue
-        for pid in (group / "cgroup.procs").read_text().split():
-            try:
-                os.kill(int(pid), signal.SIGKILL)
-            except OSError:
-                pass
-        for state, thawed in (("freezer.state", "THAWED"), ("cgroup.freeze", "0")):
-            if (group / state).exists():
-                SessionCgroup._try_write(group / state, thawed)
         try:
+            for pid in (group / "cgroup.procs").read_text().split():
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except OSError:
+                    pass
+            for state, thawed in (("freezer.state", "THAWED"), ("cgroup.freeze", "0")):
+                if (group / state).exists():
+                    SessionCgroup._try_write(group / state, thawed)
             group.rmdir()
         except OSError:
-            pass  # still busy: the next detection takes it
+            continue
 
 
 def detect() -> CgroupSupport:
