@@ -126,7 +126,8 @@ def test_a_session_that_clears_its_death_signal_still_dies_with_close(local):
     uid = _uid(session)
     session.run("import ctypes\nctypes.CDLL(None).prctl(1, 0, 0, 0, 0)")  # no PDEATHSIG
     assert _processes_of(uid), "the session should be running"
-    session.run(FORGE + 'forge({"op": "started", "pid": 0})')
+    session.run(FORGE + 'forge({"op": "started", "pid": 0})\nimport time\ntime.sleep(600)',
+                timeout_s=1)
     session.close()
     assert _gone(lambda: not _processes_of(uid)), "the session outlived close()"
 
