@@ -1,6 +1,6 @@
 """Rebuild `pairs.json` from the peer graders' own test suites (run by hand, not by pytest).
 
-    python3 tests/data/grading_peers/extract.py /work/.mirror > tests/data/grading_peers/pairs.json
+    python3 tests/data/grading_peers/extract.py MIRROR > tests/data/grading_peers/pairs.json
 
 `MIRROR` holds git mirrors named `owner+name/repo` (the `fetch` tool's layout). Only test data is
 read: literal (gold, prediction, label) triples in `pytest.mark.parametrize` lists, unittest
