@@ -15,9 +15,9 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from .grpo import cli as grpo_cli
-from .sft import cli as sft_cli
-from .synthesis import cli as synthesis_cli
+from .training.grpo import cli as grpo_cli
+from .training.sft import cli as sft_cli
+from .training.synthesis import cli as synthesis_cli
 
 COMMANDS = (synthesis_cli, sft_cli, grpo_cli)
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from agents.grpo import group_advantages, token_advantages
+from agents.training.grpo import group_advantages, token_advantages
 
 
 def test_outcome_only_matches_hand_computed_values():

@@ -8,14 +8,14 @@ import math
 import pytest
 import torch
 
-from agents.grpo.loss import (
+from agents.training.grpo.loss import (
     drop_void_trajectories,
     grpo_loss,
     has_void_turn,
     micro_batches,
     token_logprobs,
 )
-from agents.grpo.rollout import TokenTrajectory
+from agents.training.grpo.rollout import TokenTrajectory
 
 torch.set_num_threads(1)
 
@@ -161,7 +161,7 @@ def test_logits_are_computed_only_from_the_first_trained_position():
     pytest.importorskip("transformers")
     from transformers import AutoModelForCausalLM
 
-    from agents.grpo.loss import first_trained_position
+    from agents.training.grpo.loss import first_trained_position
     from tests.tiny_model import shared_tiny_model
 
     model = AutoModelForCausalLM.from_pretrained(shared_tiny_model()).eval()

@@ -13,9 +13,9 @@ import time
 import pytest
 import torch
 
-from agents.grpo.config import GRPOConfig
-from agents.grpo.ray_rollout import RayRollouts, split, trained_tensors
-from agents.grpo.trainer import GRPOTrainer
+from agents.training.grpo.config import GRPOConfig
+from agents.training.grpo.ray_rollout import RayRollouts, split, trained_tensors
+from agents.training.grpo.trainer import GRPOTrainer
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 torch.set_num_threads(1)
@@ -147,7 +147,7 @@ def test_a_worker_that_fails_to_start_raises_and_frees_its_resources(tiny, tmp_p
                                                                      ray_cluster):
     """The trainer gets a loaded model; the workers are built from its shipped weights
     and fail at their generator: vLLM cannot load the (fake) GGUF `config.model`."""
-    from agents.trainable import load_trainable
+    from agents.training.policy import load_trainable
 
     config = ray_config(tiny, tmp_path, generation="vllm")
     model, tokenizer = load_trainable(config)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import gymnasium as gym
 import pytest
 
-from agents.grpo.rollout import rollout_episode, tokenize_conversation
+from agents.training.grpo.rollout import rollout_episode, tokenize_conversation
 from agents.prompt import observation_message
 
 

@@ -11,11 +11,11 @@ import pytest
 import torch
 import yaml
 
-from agents.checkpoint import latest_checkpoint
+from agents.training.checkpoint import latest_checkpoint
 from agents.cli import build_parser, main
-from agents.grpo.config import GRPOConfig
-from agents.grpo.trainer import GRPOTrainer
-from agents.settings import from_args
+from agents.training.grpo.config import GRPOConfig
+from agents.training.grpo.trainer import GRPOTrainer
+from agents.training.settings import from_args
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 torch.set_num_threads(1)
@@ -225,7 +225,7 @@ def test_batched_episode_threads_run_code_step_after_step(tiny, tmp_path):
 
 
 def test_episode_batcher_keeps_order_and_reraises():
-    from agents.grpo.generation import EpisodeBatcher
+    from agents.training.grpo.generation import EpisodeBatcher
 
     batcher = EpisodeBatcher(lambda contexts: [[len(c)] for c in contexts])
 

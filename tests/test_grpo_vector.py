@@ -9,8 +9,8 @@ import gymnasium as gym
 import pytest
 import torch
 
-from agents.grpo.rollout import rollout_episode
-from agents.grpo.vector_rollout import rollout_vector
+from agents.training.grpo.rollout import rollout_episode
+from agents.training.grpo.vector_rollout import rollout_vector
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 torch.set_num_threads(1)
@@ -86,8 +86,8 @@ def test_vector_rollouts_refuse_mismatched_seeds(tokenizer):
 
 
 def test_grpo_trains_on_async_and_given_vector_envs(tiny, tmp_path):
-    from agents.grpo.config import GRPOConfig
-    from agents.grpo.trainer import GRPOTrainer
+    from agents.training.grpo.config import GRPOConfig
+    from agents.training.grpo.trainer import GRPOTrainer
 
     config = GRPOConfig(model=tiny, train_data="procedural:modpow", output_dir=str(tmp_path),
                         group_size=2, prompts_per_step=2, max_turns=2,
@@ -113,8 +113,8 @@ def test_grpo_trains_on_async_and_given_vector_envs(tiny, tmp_path):
 def test_vllm_engines_are_colocated_per_rank_on_gpus(monkeypatch):
     """Under torchrun on GPUs each rank's engine gets its own device and the
     external-launcher executor; on CPU, or in one process, the kwargs are the user's."""
-    from agents.grpo.config import GRPOConfig
-    from agents.grpo.rollouts import vllm_engine_kwargs
+    from agents.training.grpo.config import GRPOConfig
+    from agents.training.grpo.rollouts import vllm_engine_kwargs
 
     devices: list[int] = []
     monkeypatch.setattr(torch.cuda, "set_device", devices.append)

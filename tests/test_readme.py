@@ -29,10 +29,10 @@ def test_training_commands_in_the_readme_parse_and_validate(monkeypatch):
     import shlex
 
     from agents.cli import build_parser
-    from agents.grpo.config import GRPOConfig
-    from agents.settings import from_args
-    from agents.sft.config import SFTConfig
-    from agents.synthesis import SynthesisConfig
+    from agents.training.grpo.config import GRPOConfig
+    from agents.training.settings import from_args
+    from agents.training.sft.config import SFTConfig
+    from agents.training.synthesis import SynthesisConfig
 
     monkeypatch.chdir(README.parent)
     kinds = {"grpo": GRPOConfig, "sft": SFTConfig, "synth": SynthesisConfig}

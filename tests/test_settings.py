@@ -8,10 +8,10 @@ from dataclasses import fields
 
 import pytest
 
-from agents.grpo.config import GRPOConfig
-from agents.settings import add_options, field_docs, from_args
-from agents.sft.config import SFTConfig
-from agents.synthesis import SynthesisConfig
+from agents.training.grpo.config import GRPOConfig
+from agents.training.settings import add_options, field_docs, from_args
+from agents.training.sft.config import SFTConfig
+from agents.training.synthesis import SynthesisConfig
 
 CONFIGS = [GRPOConfig, SFTConfig, SynthesisConfig]
 

@@ -10,7 +10,7 @@ import gymnasium as gym
 import pytest
 import torch
 
-from agents.sft import SFTConfig, TrajectoryFileError, read_trajectories
+from agents.training.sft import SFTConfig, TrajectoryFileError, read_trajectories
 from tests.scripted_agents import good_solver
 
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -73,7 +73,7 @@ def test_trajectory_files_are_validated_with_the_line(tmp_path):
 
 
 def test_only_assistant_tokens_are_trained_on(tiny, trajectory_file, tmp_path):
-    from agents.sft import SFTTrainer
+    from agents.training.sft import SFTTrainer
 
     trainer = SFTTrainer(sft_config(tiny, trajectory_file, tmp_path))
     example = trainer.train_data.examples[0]
@@ -89,7 +89,7 @@ def test_only_assistant_tokens_are_trained_on(tiny, trajectory_file, tmp_path):
 
 
 def test_sft_learns_the_trajectories_and_resumes_exactly(tiny, trajectory_file, tmp_path):
-    from agents.sft import SFTTrainer
+    from agents.training.sft import SFTTrainer
 
     straight = SFTTrainer(sft_config(tiny, trajectory_file, tmp_path / "a", epochs=4,
                                      save_every=5, keep_checkpoints=3))
@@ -114,7 +114,7 @@ def test_sft_learns_the_trajectories_and_resumes_exactly(tiny, trajectory_file, 
 
 def test_lora_sft_writes_a_merged_model_the_agents_load(tiny, trajectory_file, tmp_path):
     from agents.models import load_model
-    from agents.sft import SFTTrainer
+    from agents.training.sft import SFTTrainer
 
     trainer = SFTTrainer(sft_config(tiny, trajectory_file, tmp_path, finetune="lora",
                                     lora_r=4, learning_rate=1e-2, max_steps=2))
@@ -148,9 +148,9 @@ def greedy_accuracy(model, tokenizer, seeds: list[int]) -> float:
     import threading
     from functools import partial
 
-    from agents.grpo.config import GRPOConfig
-    from agents.grpo.generation import EpisodeBatcher, HFGenerator, make_env
-    from agents.grpo.rollout import rollout_episode
+    from agents.training.grpo.config import GRPOConfig
+    from agents.training.grpo.generation import EpisodeBatcher, HFGenerator, make_env
+    from agents.training.grpo.rollout import rollout_episode
 
     config = GRPOConfig(max_turns=3, max_tokens_per_turn=64)
     lock = threading.Lock()
@@ -168,7 +168,7 @@ def greedy_accuracy(model, tokenizer, seeds: list[int]) -> float:
 def test_cold_start_teaches_smollm2_the_protocol(tmp_path):
     """SmolLM2-135M never writes the action tags; after SFT on 24 played trajectories of
     one family it solves held-out problems of that family (about 3 min on 2 cores)."""
-    from agents.sft import SFTTrainer
+    from agents.training.sft import SFTTrainer
 
     pytest.importorskip("gguf")
     path = tmp_path / "train.jsonl"

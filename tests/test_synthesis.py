@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from agents.grpo.rollout import tokenize_conversation
-from agents.synthesis import SettingsMismatchError, SynthesisConfig, synthesize
-from agents.synthesis import cli as synth_cli
+from agents.training.grpo.rollout import tokenize_conversation
+from agents.training.synthesis import SettingsMismatchError, SynthesisConfig, synthesize
+from agents.training.synthesis import cli as synth_cli
 from deeptool_env import protocol, sandbox
 from tests.fake_openai_server import FakeOpenAIServer, Reply
 

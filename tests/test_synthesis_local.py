@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from agents.synthesis import SynthesisConfig, synthesize
+from agents.training.synthesis import SynthesisConfig, synthesize
 
 KNOWN_REASONS = ("parse:", "code_error", "wrong_answer", "too_long", "protocol")
 

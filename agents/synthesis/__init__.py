@@ -1,23 +1,5 @@
-"""Trajectory synthesis: worked solutions -> verified tool-use trajectories (SFT data).
+"""Deprecated: moved to `agents.training.synthesis` (this name keeps working, with a warning)."""
 
-    from agents.synthesis import SynthesisConfig, synthesize
-    summary = synthesize(SynthesisConfig(train_data="aime_1983_2023", limit=50,
-                                         out="data/synth/aime.jsonl"))
+from agents.moved import forward
 
-A teacher LLM (any `agents.ChatAgent`: an OpenAI-compatible server or a local model)
-rewrites each solution as think/code/answer turns; every code turn is replayed through the
-real env, so observations are true; anomalies with recovery turns are injected; only
-trajectories whose answer grades correct are kept, with provenance. Also the
-`deeptool-train synth` command (`agents.synthesis.cli`). Nothing here imports torch: the
-local teacher (`llm="hf"`) loads it only when built.
-"""
-
-from .config import SynthesisConfig
-from .parse import ParsedRewrite, TeacherTurn, parse_rewrite
-from .pipeline import select_tasks, synthesize
-from .prompts import PROMPT_VERSION
-from .records import SettingsMismatchError
-from .summary import SynthesisSummary
-
-__all__ = ["PROMPT_VERSION", "ParsedRewrite", "SettingsMismatchError", "SynthesisConfig",
-           "SynthesisSummary", "TeacherTurn", "parse_rewrite", "select_tasks", "synthesize"]
+__getattr__ = forward(__name__, "agents.training.synthesis")

@@ -67,7 +67,7 @@ def _trl_steps(model_dir: str, prompts: list[list[dict[str, str]]],
 def test_grpo_step_vs_trl(benchmark, tmp_path):
     pytest.importorskip("trl")
     pytest.importorskip("datasets")
-    from agents.grpo import GRPOConfig, GRPOTrainer
+    from agents.training.grpo import GRPOConfig, GRPOTrainer
     from tests.tiny_model import shared_tiny_model
 
     model_dir = str(shared_tiny_model())

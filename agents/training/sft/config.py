@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..settings import check, check_choice
-from ..trainable import PolicySettings
+from ..policy import PolicySettings
 
 REPORTERS = ("tensorboard", "wandb")
 
@@ -13,7 +13,7 @@ REPORTERS = ("tensorboard", "wandb")
 @dataclass
 class SFTConfig(PolicySettings):
     """Settings of one SFT run (defaults in brackets). The policy fields (model, device,
-    dtype, finetune, lora_*) are those of `agents.trainable.PolicySettings`.
+    dtype, finetune, lora_*) are those of `agents.training.policy.PolicySettings`.
 
     Data and model:
         train_file [""]: JSONL of trajectories, one `{"messages": [...]}` per line (what

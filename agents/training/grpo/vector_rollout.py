@@ -20,7 +20,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from ..prompt import observation_message
+from agents.prompt import observation_message
 from .rollout import TokenTrajectory, continue_after, finish, start
 
 GenerateBatch = Callable[[list[list[int]]], list[list[int]]]

@@ -15,7 +15,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from ..prompt import observation_message
+from agents.prompt import observation_message
 
 GenerateIds = Callable[[list[int]], list[int]]
 

@@ -29,7 +29,7 @@ import gymnasium as gym
 
 from deeptool_env.protocol import STOP_SEQUENCES
 
-from ..hf_agent import make_stopping_criteria
+from agents.hf_agent import make_stopping_criteria
 from .rollout import GenerateIds
 
 T = TypeVar("T")
@@ -143,7 +143,7 @@ class VLLMGenerator:
     def __init__(self, model_path: str, *, max_new_tokens: int, temperature: float = 1.0,
                  top_p: float = 1.0, stops: Sequence[str] = STOP_SEQUENCES,
                  seed: int = 0, llm_kwargs: dict[str, Any] | None = None) -> None:
-        from ..vllm_agent import CPU_MEMORY_UTILIZATION, _import_vllm, _on_cpu
+        from agents.vllm_agent import CPU_MEMORY_UTILIZATION, _import_vllm, _on_cpu
 
         os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
         vllm = _import_vllm()

@@ -95,7 +95,7 @@ def tokenize(conversations: list[list[dict[str, str]]], tokenizer: Any, *,
 def _tool_as_observation(messages: list[dict[str, str]]) -> list[dict[str, str]]:
     """`tool` messages (the env's own record) become observation messages, as in
     rollouts, so templates without a tool role work."""
-    from ..prompt import observation_message
+    from agents.prompt import observation_message
 
     return [observation_message(m["content"]) if m["role"] == "tool" else m
             for m in messages]

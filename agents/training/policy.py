@@ -51,7 +51,7 @@ def load_trainable(settings: PolicySettings, *, model: Any = None, tokenizer: An
     `model`/`tokenizer` are an already loaded pair (trained in place); otherwise
     `settings.model` is loaded with `agents.models.load_model` (None: the embedded
     SmolLM2). `device` overrides `settings.device` (a distributed rank's own GPU)."""
-    from .models import dequantized_copy, ensure_chat_template, load_model
+    from agents.models import dequantized_copy, ensure_chat_template, load_model
 
     if model is None:
         model, tokenizer = load_model(settings.model, device=device or settings.device,

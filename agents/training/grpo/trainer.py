@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from .. import checkpoint
-from ..trainable import init_distributed, load_trainable, optimisation, rank_device
+from ..policy import init_distributed, load_trainable, optimisation, rank_device
 from .config import GRPOConfig
 from .loss import grpo_loss, micro_batches, token_logprobs, training_samples
 from .ray_rollout import RayRollouts

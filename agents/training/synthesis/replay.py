@@ -19,7 +19,7 @@ import gymnasium as gym
 import deeptool_env  # noqa: F401  (registers the env ids)
 from deeptool_env.perturbations import PRESETS, PerturbationConfig
 
-from ..prompt import observation_message
+from agents.prompt import observation_message
 from .config import SynthesisConfig
 
 # Weight of the kind asked for; the other listed kinds are its fallbacks (a seeded

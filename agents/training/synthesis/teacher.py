@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ..base import ChatAgent, Generation
+from agents.base import ChatAgent, Generation
 from .config import SynthesisConfig
 
 
@@ -22,11 +22,11 @@ def build_teacher(config: SynthesisConfig) -> ChatAgent:
     sampling = {"temperature": config.temperature, "top_p": config.top_p,
                 "max_new_tokens": config.max_new_tokens, "seed": config.seed, "stop": ()}
     if config.llm == "hf":
-        from ..hf_agent import HFAgent
+        from agents.hf_agent import HFAgent
 
         return HFAgent(config.model, device=config.device, batch_size=config.batch_size,
                        **sampling)
-    from ..openai_agent import OpenAIChatAgent
+    from agents.openai_agent import OpenAIChatAgent
 
     api_key = os.environ[config.api_key_env] if config.api_key_env else None
     return OpenAIChatAgent.from_env(model=config.model, base_url=config.base_url,

@@ -26,7 +26,7 @@ def make_generator(config: Any, model: Any, tokenizer: Any, seed: int) -> Any:
                 "temperature": config.temperature, "top_p": config.top_p}
     if config.generation == "hf":
         return HFGenerator(model, tokenizer, **sampling)
-    from ..vllm_agent import resolve_vllm_model
+    from agents.vllm_agent import resolve_vllm_model
 
     generator = VLLMGenerator(resolve_vllm_model(config.model), seed=seed,
                               llm_kwargs=vllm_engine_kwargs(config), **sampling)

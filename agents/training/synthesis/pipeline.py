@@ -22,7 +22,7 @@ from typing import Any
 import deeptool_env
 from deeptool_env.tasks import Task, TaskSet, load_tasks
 
-from ..base import ChatAgent, Generation
+from agents.base import ChatAgent, Generation
 from .config import RESUME_KEYS, SynthesisConfig
 from .parse import ParsedRewrite, TeacherTurn, parse_rewrite
 from .perturb import Injection, clean_thought, plan_injections, task_rng

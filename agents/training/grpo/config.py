@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..settings import check, check_choice
-from ..trainable import PolicySettings
+from ..policy import PolicySettings
 
 GENERATION_BACKENDS = ("hf", "vllm")
 VECTORIZATION = ("threads", "sync", "async")
@@ -20,7 +20,7 @@ REPORTERS = ("tensorboard", "wandb")
 @dataclass
 class GRPOConfig(PolicySettings):
     """Settings of one GRPO run (defaults in brackets). The policy fields (model, device,
-    dtype, finetune, lora_*) are those of `agents.trainable.PolicySettings`.
+    dtype, finetune, lora_*) are those of `agents.training.policy.PolicySettings`.
 
     Data and model:
         env ["DeepTool-Math-v0"]: Gymnasium id of the environment.

@@ -24,7 +24,7 @@ import torch
 
 from .. import checkpoint
 from ..grpo.loss import micro_batches, token_logprobs
-from ..trainable import init_distributed, load_trainable, optimisation, rank_device
+from ..policy import init_distributed, load_trainable, optimisation, rank_device
 from .config import SFTConfig
 from .data import SFTData, epoch_order, read_trajectories, split_eval, tokenize
 
