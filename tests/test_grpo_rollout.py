@@ -6,8 +6,8 @@ from __future__ import annotations
 import gymnasium as gym
 import pytest
 
-from agents.training.grpo.rollout import rollout_episode, tokenize_conversation
 from agents.prompt import observation_message
+from agents.training.grpo.rollout import rollout_episode, tokenize_conversation
 
 
 @pytest.fixture(scope="module")

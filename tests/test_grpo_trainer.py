@@ -11,8 +11,8 @@ import pytest
 import torch
 import yaml
 
-from agents.training.checkpoint import latest_checkpoint
 from agents.cli import build_parser, main
+from agents.training.checkpoint import latest_checkpoint
 from agents.training.grpo.config import GRPOConfig
 from agents.training.grpo.trainer import GRPOTrainer
 from agents.training.settings import from_args

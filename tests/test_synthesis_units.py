@@ -12,7 +12,12 @@ from agents.base import ChatAgent, Generation
 from agents.openai_agent import OpenAIHTTPError
 from agents.training.synthesis import SynthesisConfig, parse_rewrite, select_tasks, synthesize
 from agents.training.synthesis.parse import TeacherTurn
-from agents.training.synthesis.perturb import clean_thought, plan_injections, task_rng, template_thought
+from agents.training.synthesis.perturb import (
+    clean_thought,
+    plan_injections,
+    task_rng,
+    template_thought,
+)
 from agents.training.synthesis.teacher import public_url
 from deeptool_env import protocol
 from deeptool_env.tasks import load_tasks

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..settings import check, check_choice
 from ..policy import PolicySettings
+from ..settings import check, check_choice
 
 GENERATION_BACKENDS = ("hf", "vllm")
 VECTORIZATION = ("threads", "sync", "async")

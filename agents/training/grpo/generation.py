@@ -27,9 +27,9 @@ from typing import Any, TypeVar
 
 import gymnasium as gym
 
+from agents.hf_agent import make_stopping_criteria
 from deeptool_env.protocol import STOP_SEQUENCES
 
-from agents.hf_agent import make_stopping_criteria
 from .rollout import GenerateIds
 
 T = TypeVar("T")

@@ -21,6 +21,7 @@ import gymnasium as gym
 import numpy as np
 
 from agents.prompt import observation_message
+
 from .rollout import TokenTrajectory, continue_after, finish, start
 
 GenerateBatch = Callable[[list[list[int]]], list[list[int]]]

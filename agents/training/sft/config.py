@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..settings import check, check_choice
 from ..policy import PolicySettings
+from ..settings import check, check_choice
 
 REPORTERS = ("tensorboard", "wandb")
 

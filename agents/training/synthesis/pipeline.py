@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import deeptool_env
+from agents.base import ChatAgent, Generation
 from deeptool_env.tasks import Task, TaskSet, load_tasks
 
-from agents.base import ChatAgent, Generation
 from .config import RESUME_KEYS, SynthesisConfig
 from .parse import ParsedRewrite, TeacherTurn, parse_rewrite
 from .perturb import Injection, clean_thought, plan_injections, task_rng

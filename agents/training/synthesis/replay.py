@@ -17,9 +17,9 @@ from typing import Any
 import gymnasium as gym
 
 import deeptool_env  # noqa: F401  (registers the env ids)
+from agents.prompt import observation_message
 from deeptool_env.perturbations import PRESETS, PerturbationConfig
 
-from agents.prompt import observation_message
 from .config import SynthesisConfig
 
 # Weight of the kind asked for; the other listed kinds are its fallbacks (a seeded

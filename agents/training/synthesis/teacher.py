@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from agents.base import ChatAgent, Generation
+
 from .config import SynthesisConfig
 
 
