@@ -148,8 +148,9 @@ def greedy_accuracy(model, tokenizer, seeds: list[int]) -> float:
     import threading
     from functools import partial
 
+    from agents.generation.legacy import HFGenerator
     from agents.training.grpo.config import GRPOConfig
-    from agents.training.grpo.generation import EpisodeBatcher, HFGenerator, make_env
+    from agents.training.grpo.generation import EpisodeBatcher, make_env
     from agents.training.grpo.rollout import rollout_episode
 
     config = GRPOConfig(max_turns=3, max_tokens_per_turn=64)

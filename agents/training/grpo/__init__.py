@@ -15,7 +15,7 @@ def __getattr__(name: str):
 
         return GRPOTrainer
     if name in ("HFGenerator", "VLLMGenerator"):
-        from . import generation
+        from agents.generation import legacy as generation
 
         return getattr(generation, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

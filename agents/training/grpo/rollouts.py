@@ -13,7 +13,9 @@ from typing import Any
 
 import gymnasium as gym
 
-from .generation import EpisodeBatcher, HFGenerator, VLLMGenerator, env_options, make_env
+from agents.generation.legacy import HFGenerator, VLLMGenerator
+
+from .generation import EpisodeBatcher, env_options, make_env
 from .rollout import TokenTrajectory, rollout_episode
 from .vector_rollout import rollout_vector
 
