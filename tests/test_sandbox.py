@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from deeptool_env import sandbox
+from deeptool_env.perturbations.base import Context, ToolOutput
+from deeptool_env.perturbations.extrinsic import tool_timeout
 from deeptool_env.sandbox import ExecResult, SandboxClosedError, SandboxConfig
 
 from .conftest import make_sandbox
@@ -44,6 +48,15 @@ def test_traceback_has_the_cells_line_numbers_only(box):
     assert 'File "<cell-1>", line 2, in g' in result.stderr
     assert "return 1 / 0" in result.stderr
     assert "worker.py" not in result.stderr and "ZeroDivisionError" in result.stderr
+
+
+def test_the_tool_timeout_perturbation_shows_a_real_timeouts_words(box):
+    with box.session() as s:
+        real = s.run("import time\nprint('started')\ntime.sleep(30)", timeout_s=0.5)
+    shown, _ = tool_timeout(ToolOutput("started\n", "", "ok"), random.Random(0),
+                            Context(severity=0.0, timeout_s=0.5))
+    assert real.status == shown.status == "timeout"
+    assert real.stderr == shown.stderr and "within 0.5 s" in real.stderr
 
 
 def test_syntax_error_is_reported_with_its_line(box):

@@ -12,13 +12,12 @@ import keyword
 import random
 import re
 from dataclasses import replace
-from typing import Any
 
 from .base import Context, Kind, ToolOutput
-from .extrinsic import join_lines, split_lines
+from .extrinsic import Applied, OutputKinds, join_lines, split_lines
 from .numbers import mutate_number, number_spans, numbers_in
 
-Applied = tuple[ToolOutput, dict[str, Any]] | None
+_kinds = OutputKinds("corrupted")
 
 # (pattern the code line must contain, exception, message); {name}, {attr}, {op} and
 # {number} are filled from the line. Without a code line or a match, the last three serve.
@@ -52,6 +51,7 @@ _NAME = re.compile(r"(?<![.\w])([A-Za-z_]\w*)\b(?!\s*\()")
 _ATTR = re.compile(r"\.([A-Za-z_]\w*)")
 
 
+@_kinds.add("1-3 printed numbers changed (off_by_k, digit_swap, sign_flip, wrong_magnitude)")
 def numeric_corruption(output: ToolOutput, rng: random.Random, ctx: Context) -> Applied:
     """Change 1 to 3 numbers of stdout (more with severity) by one numeric mode.
 
@@ -93,6 +93,7 @@ def _code_line(code: str | None, rng: random.Random) -> tuple[int, str] | None:
     return rng.choice(lines) if lines else None
 
 
+@_kinds.add("a plausible traceback (status 'error') for code that ran fine")
 def fake_traceback(output: ToolOutput, rng: random.Random, ctx: Context) -> Applied:
     """Show a traceback (status "error") for code that ran without error.
 
@@ -147,6 +148,7 @@ def _wrong_value(output: ToolOutput, rng: random.Random, ctx: Context) -> tuple[
             return value, None
 
 
+@_kinds.add("a misleading line with a wrong number, e.g. 'Note: the answer is 17'")
 def injected_hint(output: ToolOutput, rng: random.Random, ctx: Context) -> Applied:
     """Insert a misleading line such as "Note: the answer is 17" with a wrong number.
 
@@ -161,11 +163,4 @@ def injected_hint(output: ToolOutput, rng: random.Random, ctx: Context) -> Appli
     return shown, {"text": text, "value": value, "line": line, "derived_from": derived_from}
 
 
-CORRUPTED: tuple[Kind, ...] = (
-    Kind("numeric_corruption", "corrupted", "output", numeric_corruption,
-         "1-3 printed numbers changed (off_by_k, digit_swap, sign_flip, wrong_magnitude)"),
-    Kind("fake_traceback", "corrupted", "output", fake_traceback,
-         "a plausible traceback (status 'error') for code that ran fine"),
-    Kind("injected_hint", "corrupted", "output", injected_hint,
-         "a misleading line with a wrong number, e.g. 'Note: the answer is 17'"),
-)
+CORRUPTED: tuple[Kind, ...] = tuple(_kinds.kinds)

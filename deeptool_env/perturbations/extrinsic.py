@@ -9,16 +9,35 @@ never touched: the code ran exactly once, so re-running or printing again reveal
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from ..sandbox.cell_result import timeout_message
 from ..sandbox.output import truncation_marker
-from .base import Context, Kind, ToolOutput
+from .base import Context, Family, Kind, ToolOutput
 
 Applied = tuple[ToolOutput, dict[str, Any]] | None
+OutputKind = Callable[[ToolOutput, random.Random, Context], Applied]
 
-TIMEOUT_MESSAGE = ("[sandbox] TimeoutError: the cell did not finish within {timeout_s:g} s "
-                   "(threads it starts must finish too); the interpreter was stopped.\n")
+
+class OutputKinds:
+    """A family's output-stage kinds in the order they are defined: `@kinds.add(effect)`
+    makes the function below it the kind of its name, and returns it unchanged."""
+
+    def __init__(self, family: Family) -> None:
+        self.family = family
+        self.kinds: list[Kind] = []
+
+    def add(self, effect: str) -> Callable[[OutputKind], OutputKind]:
+        def register(apply: OutputKind) -> OutputKind:
+            self.kinds.append(Kind(apply.__name__, self.family, "output", apply, effect))
+            return apply
+        return register
+
+
+_kinds = OutputKinds("extrinsic")
+
 
 TRANSIENT_ERRORS: tuple[str, ...] = (
     "[sandbox] ConnectionResetError: [Errno 104] Connection reset by peer (the worker "
@@ -41,6 +60,7 @@ def join_lines(lines: list[str], newline_at_end: bool) -> str:
     return "\n".join(lines) + ("\n" if newline_at_end and lines else "")
 
 
+@_kinds.add("status 'timeout' with the sandbox message; a prefix of stdout kept")
 def tool_timeout(output: ToolOutput, rng: random.Random, ctx: Context) -> Applied:
     """Show a sandbox timeout (status "timeout"); keep a prefix of the printed lines.
 
@@ -51,11 +71,12 @@ def tool_timeout(output: ToolOutput, rng: random.Random, ctx: Context) -> Applie
         return None
     lines, _ = split_lines(output.stdout)
     keep = rng.randint(0, int(len(lines) * (1.0 - ctx.severity)))
-    message = TIMEOUT_MESSAGE.format(timeout_s=ctx.timeout_s)
+    message = timeout_message(ctx.timeout_s)
     shown = ToolOutput(join_lines(lines[:keep], True), message, "timeout")
     return shown, {"kept_lines": keep, "total_lines": len(lines), "timeout_s": ctx.timeout_s}
 
 
+@_kinds.add("status 'sandbox_error' with a plausible transient error; no output")
 def transient_error(output: ToolOutput, rng: random.Random, ctx: Context) -> Applied:
     """Replace the result by a plausible transient sandbox/API error (status "sandbox_error").
 
@@ -68,6 +89,7 @@ def transient_error(output: ToolOutput, rng: random.Random, ctx: Context) -> App
             {"message_index": index, "message": TRANSIENT_ERRORS[index].strip()})
 
 
+@_kinds.add("stdout cut short, with or without the omission marker")
 def truncated_output(output: ToolOutput, rng: random.Random, ctx: Context) -> Applied:
     """Cut stdout short (possibly mid-number), with the sandbox's omission marker or silently.
 
@@ -86,6 +108,7 @@ def truncated_output(output: ToolOutput, rng: random.Random, ctx: Context) -> Ap
     return shown, {"kept_chars": keep, "total_chars": total, "marker": marker}
 
 
+@_kinds.add("a successful run shown as printing nothing")
 def empty_output(output: ToolOutput, rng: random.Random, ctx: Context) -> Applied:
     """Show a successful run that printed nothing (only for status "ok" with some output)."""
     if output.status != "ok" or not (output.stdout + output.stderr).strip():
@@ -94,6 +117,7 @@ def empty_output(output: ToolOutput, rng: random.Random, ctx: Context) -> Applie
     return ToolOutput("", "", "ok"), {"dropped_chars": dropped}
 
 
+@_kinds.add("the previous code turn's output shown; this one's delivered next code turn")
 def stale_output(output: ToolOutput, rng: random.Random, ctx: Context) -> Applied:
     """Show what the previous code turn showed instead of this turn's output.
 
@@ -120,6 +144,7 @@ def deliver_withheld(withheld: ToolOutput, output: ToolOutput) -> ToolOutput:
     return replace(output, stdout=late + output.stdout)
 
 
+@_kinds.add("some stdout lines printed twice")
 def duplicated_lines(output: ToolOutput, rng: random.Random, ctx: Context) -> Applied:
     """Print some stdout lines twice in a row (1 to 3 lines, more with severity)."""
     lines, newline = split_lines(output.stdout)
@@ -134,6 +159,7 @@ def duplicated_lines(output: ToolOutput, rng: random.Random, ctx: Context) -> Ap
     return replace(output, stdout=join_lines(shown_lines, newline)), {"lines": chosen}
 
 
+@_kinds.add("stdout lines shown in another order")
 def reordered_lines(output: ToolOutput, rng: random.Random, ctx: Context) -> Applied:
     """Show the stdout lines in another order (more swaps with severity).
 
@@ -155,19 +181,4 @@ def reordered_lines(output: ToolOutput, rng: random.Random, ctx: Context) -> App
     return shown, {"order": order}
 
 
-EXTRINSIC: tuple[Kind, ...] = (
-    Kind("tool_timeout", "extrinsic", "output", tool_timeout,
-         "status 'timeout' with the sandbox message; a prefix of stdout kept"),
-    Kind("transient_error", "extrinsic", "output", transient_error,
-         "status 'sandbox_error' with a plausible transient error; no output"),
-    Kind("truncated_output", "extrinsic", "output", truncated_output,
-         "stdout cut short, with or without the omission marker"),
-    Kind("empty_output", "extrinsic", "output", empty_output,
-         "a successful run shown as printing nothing"),
-    Kind("stale_output", "extrinsic", "output", stale_output,
-         "the previous code turn's output shown; this one's delivered next code turn"),
-    Kind("duplicated_lines", "extrinsic", "output", duplicated_lines,
-         "some stdout lines printed twice"),
-    Kind("reordered_lines", "extrinsic", "output", reordered_lines,
-         "stdout lines shown in another order"),
-)
+EXTRINSIC: tuple[Kind, ...] = tuple(_kinds.kinds)

@@ -17,14 +17,14 @@ from __future__ import annotations
 import os
 import secrets
 import selectors
-import signal
 import socket
 import time
 from collections.abc import Callable
 
 from .base import Session
+from .cell_result import build_result, death_detail
 from .config import SandboxConfig
-from .output import CappedBuffer, head_tail
+from .output import CappedBuffer
 from .result import ExecResult
 from .worker import FrameReader, encode_frame
 
@@ -38,13 +38,6 @@ class WorkerStartError(RuntimeError):
 
 class ProtocolViolation(Exception):
     """The worker sent something an honest worker never sends."""
-
-
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
 
 
 def _read_available(read: Callable[[int], bytes]) -> bytes | None:
@@ -127,7 +120,8 @@ class WorkerChannel:
                 except ProtocolViolation as exc:
                     raise WorkerStartError(f"worker broke the protocol: {exc}") from None
                 if frames is None:
-                    raise WorkerStartError(f"worker died while starting{self._death_detail()}")
+                    raise WorkerStartError("worker died while starting"
+                                           f"{death_detail(self._exit_status())}")
                 if not frames:
                     continue
                 first = frames[0]
@@ -163,7 +157,7 @@ class WorkerChannel:
         hard_limit = cap * self.config.hard_output_factor
         for fd, buf in ((self.out_fd, out), (self.err_fd, err)):
             self._drain(fd, buf, limit=4 * hard_limit)
-        return self._build_result(frame, stop_reason, timeout_s, out, err)
+        return self._result(frame, stop_reason, timeout_s, out, err)
 
     def _converse(self, request: bytes, cell_id: int, deadline: float, out: CappedBuffer,
                   err: CappedBuffer) -> tuple[dict | None, str | None]:
@@ -190,7 +184,7 @@ class WorkerChannel:
                     if events & selectors.EVENT_READ:
                         frames = self._read_frames()
                         if frames is None:
-                            return None, None  # the worker died: `_build_result` says how
+                            return None, None  # the worker died: `_result` says how
                         if frames:
                             if unsent or len(frames) > 1 or not _valid_result(frames[0],
                                                                                cell_id):
@@ -223,53 +217,13 @@ class WorkerChannel:
                 return True
         return True
 
-    def _death_detail(self) -> str:
-        status = self._exit_status()
-        if status is None:
-            return ""
-        if status < 0:
-            return f" (killed by {_signal_name(-status)})"
-        return f" (exit code {status})"
-
-    def _build_result(self, frame: dict | None, stop_reason: str | None, timeout_s: float,
-                      out: CappedBuffer, err: CappedBuffer) -> ExecResult:
-        stdout, out_cut = out.text()
-        stderr, err_cut = err.text()
-        if frame is not None:
-            stderr += frame["traceback"]
-        cap = self.config.max_output_chars
-        if len(stderr) > cap:
-            stderr, err_cut = head_tail(stderr, cap), True
-        truncated = out_cut or err_cut
-        if stop_reason == "timeout":
-            message = (f"[sandbox] TimeoutError: the cell did not finish within {timeout_s:g} s "
-                       "(threads it starts must finish too); the interpreter was stopped.\n")
-            return ExecResult("timeout", stdout, stderr + message, None, 0.0, truncated)
-        if stop_reason == "output_limit":
-            message = (f"[sandbox] the cell printed more than {self.config.hard_output_factor}x "
-                       f"the {self.config.max_output_chars}-character output cap; it was "
-                       "stopped.\n")
-            return ExecResult("output_limit", stdout, stderr + message, None, 0.0, True)
-        if stop_reason is not None:
-            message = ("[sandbox] the session broke the sandbox's protocol "
-                       f"({stop_reason.removeprefix('protocol: ')}); it was stopped.\n")
-            return ExecResult("sandbox_error", stdout, stderr + message, None, 0.0, truncated)
-        if frame is None:
-            return self._death_result(stdout, stderr, truncated)
-        return ExecResult(frame["status"], stdout, stderr, frame.get("exit_code"), 0.0,
-                          truncated)
-
-    def _death_result(self, stdout: str, stderr: str, truncated: bool) -> ExecResult:
-        """The worker vanished mid-cell: say why, as precisely as the exit status allows."""
-        self._kill()  # whatever it left behind goes with it
-        detail = self._death_detail()
-        status_code = self._exit_status()
-        status = "killed"
-        if status_code == -signal.SIGXCPU:
-            status = "timeout"
-            detail += ": the session used up its CPU-time budget"
-        message = f"[sandbox] the interpreter died{detail}; its state is lost.\n"
-        return ExecResult(status, stdout, stderr + message, status_code, 0.0, truncated)
+    def _result(self, frame: dict | None, stop_reason: str | None, timeout_s: float,
+                out: CappedBuffer, err: CappedBuffer) -> ExecResult:
+        exit_status = None
+        if frame is None and stop_reason is None:  # the worker vanished mid-cell
+            self._kill()  # whatever it left behind goes with it
+            exit_status = self._exit_status()
+        return build_result(frame, stop_reason, timeout_s, out, err, self.config, exit_status)
 
     def close(self) -> None:
         """Close the host's ends (the worker sees end-of-file and exits)."""
