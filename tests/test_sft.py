@@ -148,7 +148,7 @@ def greedy_accuracy(model, tokenizer, seeds: list[int]) -> float:
     import threading
     from functools import partial
 
-    from agents.generation.legacy import HFGenerator
+    from agents.generation import HFGenerator, Sampling
     from agents.training.grpo.config import GRPOConfig
     from agents.training.grpo.generation import EpisodeBatcher, make_env
     from agents.training.grpo.rollout import rollout_episode
@@ -156,8 +156,10 @@ def greedy_accuracy(model, tokenizer, seeds: list[int]) -> float:
     config = GRPOConfig(max_turns=3, max_tokens_per_turn=64)
     lock = threading.Lock()
     envs = [make_env(config, tokenizer, "procedural:nth_prime", lock) for _ in seeds]
-    generator = HFGenerator(model, tokenizer, max_new_tokens=64, temperature=0)
-    played = EpisodeBatcher(generator.generate_batch).run(
+    generator, greedy = HFGenerator(model, tokenizer), Sampling(max_new_tokens=64,
+                                                                temperature=0)
+    played = EpisodeBatcher(lambda contexts: [
+        g.ids for g in generator.generate(contexts, greedy)]).run(
         [partial(rollout_episode, env, tokenizer, seed=s) for env, s in zip(envs, seeds,
                                                                             strict=True)])
     for env in envs:

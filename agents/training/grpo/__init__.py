@@ -2,10 +2,16 @@
 rollouts, the loss, and the trainer (`GRPOTrainer(GRPOConfig(...)).train()`, or the
 `deeptool-train grpo` command)."""
 
+from agents.rollout import (
+    TemplateDriftError,
+    TokenTrajectory,
+    rollout_episode,
+    rollout_vector,
+    tokenize_conversation,
+)
+
 from .advantages import GroupAdvantages, group_advantages, token_advantages
 from .config import GRPOConfig
-from .rollout import TemplateDriftError, TokenTrajectory, rollout_episode, tokenize_conversation
-from .vector_rollout import rollout_vector
 
 
 def __getattr__(name: str):
@@ -15,7 +21,7 @@ def __getattr__(name: str):
 
         return GRPOTrainer
     if name in ("HFGenerator", "VLLMGenerator"):
-        from agents.generation import legacy as generation
+        import agents.generation as generation
 
         return getattr(generation, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
