@@ -8,14 +8,10 @@ import math
 import pytest
 import torch
 
-from agents.training.grpo.loss import (
-    drop_void_trajectories,
-    grpo_loss,
-    has_void_turn,
-    micro_batches,
-    token_logprobs,
-)
-from agents.training.grpo.rollout import TokenTrajectory
+from agents.rollout import TokenTrajectory
+from agents.training.batches import first_trained_position, micro_batches, token_logprobs
+from agents.training.grpo.loss import grpo_loss
+from agents.training.grpo.samples import drop_void_trajectories, has_void_turn
 
 torch.set_num_threads(1)
 
@@ -161,7 +157,6 @@ def test_logits_are_computed_only_from_the_first_trained_position():
     pytest.importorskip("transformers")
     from transformers import AutoModelForCausalLM
 
-    from agents.training.grpo.loss import first_trained_position
     from tests.tiny_model import shared_tiny_model
 
     model = AutoModelForCausalLM.from_pretrained(shared_tiny_model()).eval()

@@ -199,49 +199,31 @@ def test_vllm_generation_gets_the_updated_weights(tiny, tmp_path):
 
 
 def test_batched_episode_threads_run_code_step_after_step(tiny, tmp_path):
-    """Every live episode's turn is generated in one batch, and tool calls keep working
-    after the episode threads of a step have ended (the sandbox outlives them)."""
+    """The first turns of a step are generated in one batch (the loop waits for every
+    reset), every turn is generated once, and tool calls keep working from one step to
+    the next (the sandbox outlives the loop's threads)."""
     trainer = GRPOTrainer(tiny_config(tiny, tmp_path, group_size=3))
     tokenizer, batches = trainer.tokenizer, []
 
-    def scripted(contexts: list[list[int]]) -> list[list[int]]:
-        batches.append(len(contexts))
+    def scripted(requests) -> list[list[int]]:
+        batches.append(len(requests))
         replies = []
-        for context in contexts:
-            turn = tokenizer.decode(context).count("<|im_start|>assistant")
+        for request in requests:
+            turn = tokenizer.decode(request.prompt).count("<|im_start|>assistant")
             text = "<code>print(6 * 7)</code>" if turn == 1 else "<answer>\\boxed{42}</answer>"
             replies.append(tokenizer(text, add_special_tokens=False)["input_ids"])
         return replies
 
-    trainer.batcher.generate_batch = scripted
+    trainer.batcher.generate = scripted
     for _ in range(2):
+        batches.clear()
         (group,) = trainer.collect()
         for trajectory in group:
             assert trajectory.info["parse_errors"] == [None, None]
             assert trajectory.info["tool_calls"] == 1 and len(trajectory.turn_process) == 2
             assert "<output>\n42\n</output>" in tokenizer.decode(trajectory.ids)
-    assert batches == [3, 3, 3, 3]
+        assert batches[0] == 3 and sum(batches) == 6
     trainer.close()
-
-
-def test_episode_batcher_keeps_order_and_reraises():
-    from agents.training.grpo.generation import EpisodeBatcher
-
-    batcher = EpisodeBatcher(lambda contexts: [[len(c)] for c in contexts])
-
-    def episode(n: int):
-        return lambda generate: [generate([0] * n)[0] for _ in range(n)]
-
-    assert batcher.run([episode(n) for n in (3, 1, 2)]) == [[3, 3, 3], [1], [2, 2]]
-
-    def broken(generate):
-        raise KeyError("episode failed")
-
-    with pytest.raises(KeyError, match="episode failed"):
-        batcher.run([episode(2), broken])
-    failing = EpisodeBatcher(lambda contexts: 1 / 0)
-    with pytest.raises(ZeroDivisionError):
-        failing.run([episode(1), episode(2)])
 
 
 @pytest.mark.slow
@@ -276,11 +258,11 @@ def test_grpo_raises_the_held_out_reward_of_smollm2(tmp_path):
 
 
 def test_metrics_logger_appends_jsonl_and_skips_missing_reporters(tmp_path, monkeypatch):
-    from agents import checkpoint
+    from agents.training import metrics
 
-    monkeypatch.setattr(checkpoint.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(metrics.importlib.util, "find_spec", lambda name: None)
     with pytest.warns(UserWarning, match="tensorboard is not installed"):
-        logger = checkpoint.MetricsLogger(tmp_path, ["tensorboard"], {})
+        logger = metrics.MetricsLogger(tmp_path, ["tensorboard"], {})
     logger.log({"step": 1, "loss": 0.5})
     logger.log({"step": 2, "loss": 0.25})
     logger.close()

@@ -1,25 +1,24 @@
-"""What a training run (GRPO or SFT) writes to its output directory: checkpoints and metrics.
+"""Checkpoints of a training run (SFT or GRPO), and its exported `final/` model.
 
 Checkpoints (`<output_dir>/checkpoints/step-00000012/`) hold the model (the LoRA adapter
-only, when training LoRA) in Hugging Face format, the optimiser state, the step, the
+only, when training LoRA) in Hugging Face format, the optimizer state, the step, the
 trainer's own state and every RNG state, so a resumed run continues where it stopped and
 draws the same random numbers. A checkpoint is written to a hidden staging directory and
 renamed into place, and the `latest` pointer is replaced atomically too: a run killed
 mid-save leaves the previous checkpoint intact and never a half-written one.
 
-Metrics go to `metrics.jsonl` (one JSON object per step, appended), and to TensorBoard
-or Weights & Biases when asked for and installed.
+The layout: `model/` (weights and tokenizer), `optimizer.pt`, `rng.pt` (`capture_rng`)
+and `trainer_state.json` (`step`, the run's `config` and the trainer's own state, e.g.
+GRPO's task sampler). Metrics are `agents.training.metrics`.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import random
 import shutil
 import tempfile
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -137,17 +136,19 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     return state
 
 
-def restore(path: Path, model: Any, optimizer: Any, task_rng: np.random.Generator, *,
-            lora: bool, global_rng: bool = True) -> int:
-    """Load a checkpoint into a trainer's parts; returns its step. `global_rng` also
-    restores the process-wide RNGs (rank 0 of a distributed run: they are its own)."""
+def restore(path: Path, model: Any, optimizer: Any, *, lora: bool,
+            global_rng: bool = True) -> dict[str, Any]:
+    """Load a checkpoint's weights and optimizer state into a trainer's parts; returns
+    its `trainer_state.json` (`step`, `config` and the trainer's own keys).
+    `global_rng` also restores the process-wide RNGs (rank 0 of a distributed run:
+    they are its own)."""
     state = load_checkpoint(path)
     load_model_weights(model, path, lora=lora)
-    optimizer.load_state_dict(state["optimizer"])
-    task_rng.bit_generator.state = state["task_rng"]
+    optimizer.load_state_dict(state.pop("optimizer"))
+    rng = state.pop("rng")
     if global_rng:
-        restore_rng(state["rng"])
-    return int(state["step"])
+        restore_rng(rng)
+    return state
 
 
 def load_model_weights(model: Any, path: Path, *, lora: bool) -> None:
@@ -168,63 +169,3 @@ def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
-
-
-def total_reward(trajectory: Any) -> float:
-    """Outcome plus every turn's process reward: what the episode earned."""
-    return trajectory.outcome + sum(trajectory.turn_process)
-
-
-def episode_stats(groups: list[list[Any]]) -> dict[str, float]:
-    """Reward, outcome, length and token statistics of groups of trajectories."""
-    flat = [t for group in groups for t in group]
-    rewards = np.array([total_reward(t) for t in flat])
-    return {"reward_mean": float(rewards.mean()), "reward_std": float(rewards.std()),
-            "outcome_mean": float(np.mean([t.outcome for t in flat])),
-            "episodes": len(flat), "turns_mean": float(np.mean([len(t.actions) for t in flat])),
-            "generated_tokens": int(sum(sum(t.loss_mask) for t in flat)),
-            "tokens": int(sum(len(t.ids) for t in flat))}
-
-
-class MetricsLogger:
-    """Appends one JSON line per step to `metrics.jsonl`; mirrors to TensorBoard / W&B
-    when they are requested and importable (a warning otherwise, never an error)."""
-
-    def __init__(self, output_dir: str | os.PathLike, report_to: list[str],
-                 config: dict[str, Any], *, project: str = "deeptool-grpo") -> None:
-        self.path = Path(output_dir) / "metrics.jsonl"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._tensorboard = self._wandb = None
-        if "tensorboard" in report_to:
-            if importlib.util.find_spec("tensorboard") is None:
-                warnings.warn("report_to tensorboard: tensorboard is not installed",
-                              stacklevel=2)
-            else:
-                from torch.utils.tensorboard import SummaryWriter
-
-                self._tensorboard = SummaryWriter(str(Path(output_dir) / "tensorboard"))
-        if "wandb" in report_to:
-            if importlib.util.find_spec("wandb") is None:
-                warnings.warn("report_to wandb: wandb is not installed", stacklevel=2)
-            else:
-                import wandb
-
-                self._wandb = wandb.init(project=project, config=config)
-
-    def log(self, metrics: dict[str, Any]) -> None:
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(metrics) + "\n")
-        step = metrics.get("step", 0)
-        numbers = {k: v for k, v in metrics.items()
-                   if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        if self._tensorboard is not None:
-            for key, value in numbers.items():
-                self._tensorboard.add_scalar(key, value, step)
-        if self._wandb is not None:
-            self._wandb.log(numbers, step=step)
-
-    def close(self) -> None:
-        if self._tensorboard is not None:
-            self._tensorboard.close()
-        if self._wandb is not None:
-            self._wandb.finish()

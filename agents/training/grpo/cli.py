@@ -30,9 +30,8 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     trainer = GRPOTrainer(config)
 
     def show(metrics: dict[str, Any]) -> None:
-        if trainer.rank == 0:
-            print(json.dumps({k: round(v, 4) if isinstance(v, float) else v
-                              for k, v in metrics.items()}), flush=True)
+        print(json.dumps({k: round(v, 4) if isinstance(v, float) else v
+                          for k, v in metrics.items()}), flush=True)
 
     try:
         trainer.train(on_step=show)

@@ -1,19 +1,19 @@
 """`GRPOTrainer`: process-supervised GRPO on whole multi-turn episodes of the env.
 
 One training step: sample `prompts_per_step` tasks; play `group_size` episodes of each
-(same task through `reset(options={"index": i})`, different seeds) token-in/token-out
-with `rollout_episode`; turn the group's outcome and per-turn process rewards into token
-advantages (`group_advantages`, `token_advantages`); drop trajectories with void turns;
-then `epochs_per_batch` optimiser steps on the loss of `loss.grpo_loss`, each accumulated
-over `gradient_accumulation_steps` micro-batches. Every step appends to `metrics.jsonl`.
+(same task through `reset(options={"index": i})`, different seeds) token-in/token-out;
+turn the group's outcome and per-turn process rewards into token advantages and drop
+trajectories with void turns (`samples.training_samples`); then `epochs_per_batch`
+optimizer steps on the loss of `loss.grpo_loss`, each accumulated over
+`gradient_accumulation_steps` micro-batches. Set-up, resume, logging and saving are
+`base.Trainer`'s; the task sampler's RNG is this trainer's own checkpointed state.
 
 The single-process CPU/GPU path is the default. Started by `torchrun` or
-`accelerate launch` (WORLD_SIZE > 1) the trainer joins the process group, wraps the
-policy in DistributedDataParallel and every rank plays its own prompts (seeded by rank),
+`accelerate launch` (WORLD_SIZE > 1) every rank plays its own prompts (seeded by rank),
 so a step trains on WORLD_SIZE x prompts_per_step groups; rank 0 logs and saves.
 
 With `rollout_workers > 0` a single trainer process plays its episodes on Ray actors
-(`ray_rollout.RayRollouts`) and pushes the new weights to them after each update; this
+(`agents.rollout.on_ray.RayRollouts`) and pushes the new weights to them after each update; this
 is refused under torchrun/accelerate, whose ranks already play rollouts in parallel.
 """
 
@@ -24,28 +24,29 @@ import os
 import time
 import warnings
 from collections import defaultdict
-from collections.abc import Callable
 from contextlib import nullcontext
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
 
-from .. import checkpoint
-from ..policy import init_distributed, load_trainable, optimisation, rank_device
+from agents.rollout import TokenTrajectory
+from agents.rollout.in_process import Rollouts
+from agents.rollout.on_ray import RayRollouts
+
+from ..base import Trainer
+from ..batches import micro_batches, token_logprobs
+from ..metrics import episode_stats
 from .config import GRPOConfig
-from .loss import grpo_loss, micro_batches, token_logprobs, training_samples
-from .ray_rollout import RayRollouts
-from .rollout import TokenTrajectory
-from .rollouts import Rollouts
+from .loss import grpo_loss
+from .samples import training_samples
 
 STAT_KEYS = ("loss", "policy", "kl", "entropy", "llds", "clip_low_frac", "clip_high_frac",
              "mean_ll")
 
 
-class GRPOTrainer:
+class GRPOTrainer(Trainer):
     """Train a policy with GRPO: `GRPOTrainer(config).train()`.
 
     Args:
@@ -53,38 +54,27 @@ class GRPOTrainer:
         model, tokenizer: an already loaded policy, trained in place (else `config.model`
             is loaded; a GGUF model is de-quantized to a plain copy first).
         vector_env: a Gymnasium vector env of your own (any wrappers, sync or async)
-            whose sub-envs play the training episodes in lockstep (`rollout_vector`);
-            it must serve `config.train_data`, and also evaluates when `eval_data` is
-            None. Without it, `config.env_vectorization` decides.
+            whose sub-envs play the training episodes; it must serve
+            `config.train_data`, and also evaluates when `eval_data` is None. Without
+            it, `config.env_vectorization` decides.
     """
+
+    project = "deeptool-grpo"
+    config: GRPOConfig
 
     def __init__(self, config: GRPOConfig, *, model: Any = None, tokenizer: Any = None,
                  vector_env: gym.vector.VectorEnv | None = None):
-        self.config = config
-        self.output_dir = Path(config.output_dir)
         world = int(os.environ.get("WORLD_SIZE", "1"))
         if config.rollout_workers and world > 1:
             raise ValueError(
                 f"rollout_workers > 0 needs a single trainer process, not WORLD_SIZE={world}:"
                 " under torchrun/accelerate every rank already plays its own rollouts")
-        self.rank, self.world = init_distributed()
-        torch.manual_seed(config.seed + self.rank)
-        np.random.seed(config.seed + self.rank)
-        self.model, self.tokenizer = self._load_policy(model, tokenizer)
-        self.ref_model = None
-        if config.kl_coef > 0 and config.finetune == "full":
-            self.ref_model = copy.deepcopy(self.model).requires_grad_(False)
-        self.params, self.optimizer, self.train_model = optimisation(
-            self.model, learning_rate=config.learning_rate,
-            weight_decay=config.weight_decay, world=self.world)
-        self.task_rng = np.random.default_rng(config.seed + self.rank)
-        self.step = 0
-        if config.resume_from:
-            self._resume(config.resume_from)
         if vector_env is not None and config.rollout_workers:
             raise ValueError("a vector_env plays in this process: use rollout_workers=0")
-        self._vector_env = vector_env
-        self.rollouts = self._make_rollouts()
+        super().__init__(config, model=model, tokenizer=tokenizer)
+        self.total_steps = config.max_steps
+        self._warned_all_void = False
+        self.rollouts = self._make_rollouts(vector_env)  # after resume: the resumed weights
         self.generator = getattr(self.rollouts, "generator", None)  # in-process only
         self.batcher = getattr(self.rollouts, "batcher", None)
         self.env, self.eval_env = (self.rollouts.envs("train", 1)[0],
@@ -94,23 +84,29 @@ class GRPOTrainer:
         self.eval_indices = list(range(eval_tasks - held_out, eval_tasks))
         self.train_count = tasks - held_out if config.eval_data is None else tasks
         if self.train_count <= 0:
-            self.rollouts.close()
+            self.close()
             raise ValueError(f"eval_size {config.eval_size} leaves no training task")
-        self.logger, self._on_step, self._warned_all_void = None, None, False
-        if self.rank == 0:
-            self.logger = checkpoint.MetricsLogger(self.output_dir, config.report_to,
-                                                   config.to_dict())
 
-    def _load_policy(self, model: Any, tokenizer: Any) -> tuple[Any, Any]:
-        return load_trainable(self.config, model=model, tokenizer=tokenizer,
-                              device=rank_device(self.config.device, self.world))
+    def prepare(self) -> None:
+        """The frozen reference (full fine-tuning with KL; LoRA disables its adapter
+        instead) and the task sampler, seeded by rank."""
+        self.ref_model = None
+        if self.config.kl_coef > 0 and not self.lora:
+            self.ref_model = copy.deepcopy(self.model).requires_grad_(False)
+        self.task_rng = np.random.default_rng(self.config.seed + self.rank)
 
-    def _make_rollouts(self) -> Rollouts | RayRollouts:
+    def state_dict(self) -> dict[str, Any]:
+        return {"task_rng": self.task_rng.bit_generator.state}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.task_rng.bit_generator.state = state["task_rng"]
+
+    def _make_rollouts(self, vector_env: gym.vector.VectorEnv | None) -> Rollouts | RayRollouts:
         """In-process rollouts, or Ray workers when `rollout_workers > 0`."""
         config = self.config
         if not config.rollout_workers:
             return Rollouts(config, self.model, self.tokenizer, seed=config.seed + self.rank,
-                            vector_env=self._vector_env)
+                            vector_env=vector_env)
         return RayRollouts(config, self.model, self.tokenizer, seed=config.seed)
 
     def collect(self) -> list[list[TokenTrajectory]]:
@@ -144,8 +140,18 @@ class GRPOTrainer:
                                                      temperature=temperature,
                                                      start=batch["start"])
 
+    def _warn_nothing_trained(self) -> None:
+        if not self._warned_all_void:
+            self._warned_all_void = True
+            warnings.warn(
+                f"step {self.step + 1}: every trajectory had a void turn (no code, no "
+                "answer) and the void-turn filter dropped it, so nothing was trained. A "
+                "policy that does not write actions yet learns nothing this way: start "
+                "from an SFT cold start (`deeptool-train sft`) or set "
+                "filter_void_turns: false", stacklevel=3)
+
     def update(self, groups: list[list[TokenTrajectory]]) -> dict[str, float]:
-        """Advantages, the void-turn filter and the optimiser steps on one batch.
+        """Advantages, the void-turn filter and the optimizer steps on one batch.
 
         With one epoch the old log-probabilities equal the current ones (same weights,
         same inputs), so the forward pass of the update provides them (detached)."""
@@ -154,14 +160,8 @@ class GRPOTrainer:
                                             filter_void=config.filter_void_turns)
         stats: dict[str, float] = defaultdict(float, dropped_void=dropped)
         if not samples:
-            if dropped and not self._warned_all_void:
-                self._warned_all_void = True
-                warnings.warn(
-                    f"step {self.step + 1}: every trajectory had a void turn (no code, no "
-                    "answer) and the void-turn filter dropped it, so nothing was trained. A "
-                    "policy that does not write actions yet learns nothing this way: start "
-                    "from an SFT cold start (`deeptool-train sft`) or set "
-                    "filter_void_turns: false", stacklevel=2)
+            if dropped:
+                self._warn_nothing_trained()
             return dict(stats)
         batches = micro_batches(samples, config.gradient_accumulation_steps,
                                 pad_id=self.tokenizer.pad_token_id or 0,
@@ -171,27 +171,24 @@ class GRPOTrainer:
         tokens = sum(float(b["mask"].sum()) for b in batches)
         sequences = sum(float((b["mask"].sum(-1) > 0).sum()) for b in batches)
         epochs = config.epochs_per_batch
+
+        def loss_of(batch: dict[str, torch.Tensor]) -> torch.Tensor:
+            new, entropy = token_logprobs(
+                self.train_model, batch["ids"], batch["attn"],
+                temperature=config.temperature or 1.0, with_entropy=True,
+                entropy_grad=config.entropy_coef > 0, start=batch["start"])
+            terms = grpo_loss(
+                new, batch.get("old", new.detach()), batch["adv"], batch["mask"],
+                clip_low=config.clip_low, clip_high=config.clip_high,
+                ref_logp=batch.get("ref"), kl_coef=config.kl_coef, entropy=entropy,
+                entropy_coef=config.entropy_coef, llds_coef=config.llds_coef,
+                num_tokens=tokens, num_sequences=sequences)
+            for key in STAT_KEYS:
+                stats[key] += float(getattr(terms, key).detach()) / epochs
+            return terms.loss
+
         for _ in range(epochs):
-            self.optimizer.zero_grad(set_to_none=True)
-            for i, batch in enumerate(batches):
-                sync = self.world == 1 or i == len(batches) - 1
-                with nullcontext() if sync else self.train_model.no_sync():
-                    new, entropy = token_logprobs(
-                        self.train_model, batch["ids"], batch["attn"],
-                        temperature=config.temperature or 1.0, with_entropy=True,
-                        entropy_grad=config.entropy_coef > 0, start=batch["start"])
-                    terms = grpo_loss(
-                        new, batch.get("old", new.detach()), batch["adv"], batch["mask"],
-                        clip_low=config.clip_low, clip_high=config.clip_high,
-                        ref_logp=batch.get("ref"), kl_coef=config.kl_coef, entropy=entropy,
-                        entropy_coef=config.entropy_coef, llds_coef=config.llds_coef,
-                        num_tokens=tokens, num_sequences=sequences)
-                    terms.loss.backward()
-                for key in STAT_KEYS:
-                    stats[key] += float(getattr(terms, key).detach()) / epochs
-            norm = torch.nn.utils.clip_grad_norm_(self.params, config.max_grad_norm or 1e12)
-            stats["grad_norm"] += float(norm) / epochs
-            self.optimizer.step()
+            stats["grad_norm"] += self.optimizer_step(batches, loss_of) / epochs
         self.rollouts.sync_weights(self.model)
         stats.update(trained_sequences=sequences, trained_tokens=tokens)
         return dict(stats)
@@ -203,76 +200,24 @@ class GRPOTrainer:
         rolled = time.perf_counter()
         stats = self.update(groups)
         self.step += 1
-        return {"step": self.step, **checkpoint.episode_stats(groups), **stats,
+        return {"step": self.step, **episode_stats(groups), **stats,
                 "time_rollout": rolled - start, "time_update": time.perf_counter() - rolled,
                 "time": time.perf_counter() - start}
 
     def evaluate(self) -> dict[str, float]:
-        """Mean reward of the held-out episodes, with a fixed sampling seed (the same
-        random numbers at every evaluation) that leaves the training RNG untouched."""
+        """Mean reward of the held-out episodes (none: `{}`), with a fixed sampling seed
+        (the same random numbers at every evaluation) that leaves the training RNG
+        untouched."""
+        if not self.eval_indices:
+            return {}
         with torch.random.fork_rng():
             torch.manual_seed(self.config.seed + 10_000)
             played = self.play("eval", [(index, self.config.seed + i)
                                         for i, index in enumerate(self.eval_indices)])
-        stats = checkpoint.episode_stats([played])
+        stats = episode_stats([played])
         return {"eval_reward": stats["reward_mean"], "eval_outcome": stats["outcome_mean"]}
 
-    def train(self, on_step: Callable[[dict[str, Any]], None] | None = None
-              ) -> list[dict[str, Any]]:
-        """Train until `max_steps` (continuing a resumed run); returns each step's metrics
-        (`on_step` also gets them as they come)."""
-        config, history = self.config, []
-        self._on_step = on_step
-        if config.eval_size and self.step == 0:
-            history.append(self._log({"step": 0, **self.evaluate()}))
-        while self.step < config.max_steps:
-            metrics = self.train_step()
-            last = self.step == config.max_steps
-            if config.eval_size and (last or (config.eval_every
-                                              and self.step % config.eval_every == 0)):
-                metrics.update(self.evaluate())
-            history.append(self._log(metrics))
-            if last or (config.save_every and self.step % config.save_every == 0):
-                self.save()
-        if self.step == config.max_steps:
-            self.save_final()
-        return history
-
-    def _log(self, metrics: dict[str, Any]) -> dict[str, Any]:
-        if self.logger is not None:
-            self.logger.log(metrics)
-        if self._on_step is not None:
-            self._on_step(metrics)
-        return metrics
-
-    def save(self) -> Path | None:
-        """Checkpoint the current step (rank 0; the others wait for it)."""
-        path = None
-        if self.rank == 0:
-            state = {"task_rng": self.task_rng.bit_generator.state,
-                     "config": self.config.to_dict()}
-            path = checkpoint.save_checkpoint(
-                self.output_dir, self.step, self.model, self.optimizer, self.tokenizer,
-                state, keep=self.config.keep_checkpoints)
-        if self.world > 1:
-            torch.distributed.barrier()
-        return path
-
-    def save_final(self) -> Path:
-        """The trained policy at `output_dir/final` (see `checkpoint.save_final_model`)."""
-        return checkpoint.save_final_model(self.output_dir, self.model, self.tokenizer,
-                                           lora=self.config.finetune == "lora",
-                                           rank=self.rank, world=self.world)
-
-    def _resume(self, resume_from: str) -> None:
-        path = checkpoint.resolve_checkpoint(self.output_dir, resume_from)
-        if path is not None:
-            self.step = checkpoint.restore(path, self.model, self.optimizer, self.task_rng,
-                                           lora=self.config.finetune == "lora",
-                                           global_rng=self.rank == 0)
-
     def close(self) -> None:
-        """Release the envs, the logger, a vLLM engine and the Ray workers."""
+        """Release the envs, a vLLM engine, the Ray workers and the metrics reporters."""
         self.rollouts.close()
-        if self.logger is not None:
-            self.logger.close()
+        super().close()
