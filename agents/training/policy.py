@@ -68,39 +68,3 @@ def load_trainable(settings: PolicySettings, *, model: Any = None, tokenizer: An
             lora_dropout=settings.lora_dropout, task_type="CAUSAL_LM",
             target_modules=settings.lora_target_modules))
     return model.eval(), ensure_chat_template(tokenizer)
-
-
-def init_distributed() -> tuple[int, int]:
-    """(rank, world size); joins the process group when launched with WORLD_SIZE > 1
-    (`torchrun`, `accelerate launch`): NCCL on GPUs, gloo on CPUs."""
-    import os
-
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
-        return 0, 1
-    import torch
-    import torch.distributed as dist
-
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    return dist.get_rank(), dist.get_world_size()
-
-
-def rank_device(device: str, world: int) -> str:
-    """A distributed rank's own GPU (`cuda:LOCAL_RANK`); other devices are unchanged."""
-    import os
-
-    if world > 1 and device.startswith("cuda"):
-        return f"cuda:{os.environ.get('LOCAL_RANK', '0')}"
-    return device
-
-
-def optimisation(model: Any, *, learning_rate: float, weight_decay: float,
-                 world: int) -> tuple[list[Any], Any, Any]:
-    """(trained parameters, their AdamW optimiser, the module to run forward passes on:
-    the model itself, or its DistributedDataParallel wrapper when world > 1)."""
-    import torch
-
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimiser = torch.optim.AdamW(params, lr=learning_rate, weight_decay=weight_decay)
-    wrapped = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
-    return params, optimiser, wrapped
