@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from ..settings import FRACTION, NON_NEGATIVE, Settings, SettingsError, reject_unknown, setting
 from .base import Kind
 from .corrupted import CORRUPTED
 from .extrinsic import EXTRINSIC
@@ -22,30 +23,28 @@ def _valid(what: str, names: Any) -> str:
 
 
 @dataclass(frozen=True)
-class PerturbationConfig:
-    """Perturbation settings of one environment.
+class PerturbationConfig(Settings):
+    """Perturbation settings of one environment (`perturbation=` of `gym.make`)."""
 
-    rate: probability (0..1) that a code turn is perturbed. severity (0..1): how much is
-    changed (size of numeric changes, how many numbers/lines, how little output is kept).
-    kinds: enabled kind names; each item may be a name or a (name, weight) pair, or pass a
-    dict {name: weight}; empty means every kind of `families`. weights: one per kind
-    (default 1). families: allowed families; with neither kinds nor families, every
-    extrinsic and corrupted kind (intrinsic kinds change the code that runs, so they are
-    only used when asked for by name or family). max_per_episode: cap on applied
-    perturbations per episode (None: no cap). numeric_modes: modes numeric corruption may
-    use. fallback: when the drawn kind cannot apply, try the others in a seeded weighted
-    order (False: that turn is not perturbed).
-    """
+    settings_label = "perturbation option"
 
-    rate: float = 0.0
-    severity: float = 0.5
-    kinds: tuple[str, ...] = ()
-    weights: tuple[float, ...] = ()
-    families: tuple[str, ...] = ()
-    max_per_episode: int | None = None
-    numeric_modes: tuple[str, ...] = NUMERIC_MODES
-    fallback: bool = True
-    name: str = "custom"
+    rate: float = setting(0.0, "probability that a code turn is perturbed", rule=FRACTION)
+    severity: float = setting(0.5, "how much is changed: size of numeric changes, how many "
+                              "numbers/lines, how little output is kept", rule=FRACTION)
+    kinds: tuple[str, ...] = setting((), "enabled kind names; each item may be a name or a "
+                                     "(name, weight) pair, or pass a dict {name: weight}; "
+                                     "empty means every kind of `families`")
+    weights: tuple[float, ...] = setting((), "one weight per kind (default 1)")
+    families: tuple[str, ...] = setting(
+        (), "allowed families; with neither kinds nor families, every extrinsic and "
+        "corrupted kind (intrinsic kinds change the code that runs, so they are only used "
+        "when asked for by name or family)")
+    max_per_episode: int | None = setting(None, "cap on applied perturbations per episode "
+                                          "(None: no cap)", rule=NON_NEGATIVE)
+    numeric_modes: tuple[str, ...] = setting(NUMERIC_MODES, "modes numeric corruption may use")
+    fallback: bool = setting(True, "when the drawn kind cannot apply, try the others in a "
+                             "seeded weighted order (False: that turn is not perturbed)")
+    name: str = setting("custom", "the preset this config is or was made from")
 
     def __post_init__(self) -> None:
         kinds, weights = self._split_kinds(self.kinds, self.weights)
@@ -56,6 +55,7 @@ class PerturbationConfig:
         object.__setattr__(self, "weights", weights)
         object.__setattr__(self, "families", tuple(families))
         object.__setattr__(self, "numeric_modes", tuple(modes))
+        super().__post_init__()
         self._validate()
 
     @staticmethod
@@ -67,46 +67,37 @@ class PerturbationConfig:
         if any(not isinstance(item, str) for item in items):
             pairs = [(item, 1.0) if isinstance(item, str) else tuple(item) for item in items]
             if weights or any(len(pair) != 2 for pair in pairs):
-                raise ValueError("kinds must be names, (name, weight) pairs or a dict "
-                                 "{name: weight}; do not also pass weights")
+                raise SettingsError("kinds must be names, (name, weight) pairs or a dict "
+                                    "{name: weight}; do not also pass weights")
             return tuple(p[0] for p in pairs), tuple(float(p[1]) for p in pairs)
         names = tuple(items)
         weights = tuple(float(w) for w in weights) if weights else (1.0,) * len(names)
         if len(weights) != len(names):
-            raise ValueError(f"weights has {len(weights)} values for {len(names)} kinds")
+            raise SettingsError(f"weights has {len(weights)} values for {len(names)} kinds")
         return names, weights
 
     def _validate(self) -> None:
-        for label, value in (("rate", self.rate), ("severity", self.severity)):
-            if isinstance(value, bool) or not isinstance(value, int | float) \
-                    or not 0.0 <= value <= 1.0:
-                raise ValueError(f"perturbation {label} must be a number in [0, 1], "
-                                 f"got {value!r}")
         for family in self.families:
             if family not in FAMILIES:
-                raise ValueError(f"unknown perturbation family {family!r}; "
-                                 f"{_valid('families', FAMILIES)}")
+                raise SettingsError(f"unknown perturbation family {family!r}; "
+                                    f"{_valid('families', FAMILIES)}")
         for kind, weight in zip(self.kinds, self.weights, strict=True):
             if kind not in KINDS:
-                raise ValueError(f"unknown perturbation kind {kind!r}; {_valid('kinds', KINDS)}")
+                raise SettingsError(f"unknown perturbation kind {kind!r}; "
+                                    f"{_valid('kinds', KINDS)}")
             if self.families and KINDS[kind] not in self.families:
-                raise ValueError(f"perturbation kind {kind!r} is in family {KINDS[kind]!r}, "
-                                 f"which is not in families {list(self.families)}")
+                raise SettingsError(f"perturbation kind {kind!r} is in family {KINDS[kind]!r}, "
+                                    f"which is not in families {list(self.families)}")
             if not (math.isfinite(weight) and weight > 0):
-                raise ValueError(f"weight of {kind!r} must be a positive number, got {weight}")
+                raise SettingsError(f"weight of {kind!r} must be a positive number, got {weight}")
         if len(set(self.kinds)) != len(self.kinds):
-            raise ValueError(f"perturbation kinds listed twice: {list(self.kinds)}")
-        if self.max_per_episode is not None and (
-                isinstance(self.max_per_episode, bool)
-                or not isinstance(self.max_per_episode, int) or self.max_per_episode < 0):
-            raise ValueError(f"max_per_episode must be None or an int >= 0, got "
-                             f"{self.max_per_episode!r}")
+            raise SettingsError(f"perturbation kinds listed twice: {list(self.kinds)}")
         if not self.numeric_modes:
-            raise ValueError(f"numeric_modes is empty; {_valid('modes', NUMERIC_MODES)}")
+            raise SettingsError(f"numeric_modes is empty; {_valid('modes', NUMERIC_MODES)}")
         for mode in self.numeric_modes:
             if mode not in NUMERIC_MODES:
-                raise ValueError(f"unknown numeric mode {mode!r}; "
-                                 f"{_valid('modes', NUMERIC_MODES)}")
+                raise SettingsError(f"unknown numeric mode {mode!r}; "
+                                    f"{_valid('modes', NUMERIC_MODES)}")
 
     @property
     def enabled(self) -> tuple[tuple[str, float], ...]:
@@ -119,9 +110,6 @@ class PerturbationConfig:
     @property
     def active(self) -> bool:
         return self.rate > 0 and self.max_per_episode != 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 _EXTRINSIC = tuple(kind.name for kind in EXTRINSIC)
@@ -155,22 +143,20 @@ def resolve_perturbation(spec: str | PerturbationConfig | dict[str, Any] | None
     if isinstance(spec, str):
         name = spec.strip().lower()
         if name not in PRESETS:
-            raise ValueError(f"unknown perturbation preset {spec!r}; {_valid('presets', PRESETS)} "
-                             "(or pass a PerturbationConfig or a dict of its fields)")
+            raise SettingsError(f"unknown perturbation preset {spec!r}; "
+                                f"{_valid('presets', PRESETS)} (or pass a "
+                                "PerturbationConfig or a dict of its fields)")
         return PRESETS[name]
     if isinstance(spec, dict):
         options = dict(spec)
         base = resolve_perturbation(options.pop("preset", "none"))
-        names = [f.name for f in fields(PerturbationConfig)]
-        unknown = sorted(set(options) - set(names))
-        if unknown:
-            raise ValueError(f"unknown perturbation option(s) {unknown}; "
-                             f"{_valid('options', ['preset', *names])}")
+        reject_unknown(PerturbationConfig.label(), options,
+                       ["preset", *(f.name for f in fields(PerturbationConfig))])
         if "kinds" in options and "weights" not in options:
             options["weights"] = ()
         if "families" in options and "kinds" not in options:
             options.update(kinds=(), weights=())
         options.setdefault("name", "custom" if options else base.name)
         return replace(base, **options)
-    raise TypeError(f"perturbation must be a preset name, a PerturbationConfig, a dict or "
-                    f"None, got {type(spec).__name__}")
+    raise SettingsError(f"perturbation must be a preset name, a PerturbationConfig, a dict or "
+                        f"None, got {type(spec).__name__}")
