@@ -10,38 +10,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .settings import Settings, check, check_choice, coerce_floats
+from deeptool_env.settings import NON_NEGATIVE, POSITIVE, Settings, setting
 
 FINETUNE_MODES = ("full", "lora")
 
 
 @dataclass
 class PolicySettings(Settings):
-    """How a trainer loads the policy it updates (fields shared by the trainer configs).
+    """How a trainer loads the policy it updates (the fields shared by the trainer configs)."""
 
-    Policy:
-        model [None]: model directory, `.gguf` file or hub id; None is the embedded
-            SmolLM2-135M-Instruct (`agents.models.load_model`).
-        device ["cpu"], dtype [None]: see `agents.models.load_model`.
-        finetune ["full"]: `"full"` or `"lora"` (peft).
-        lora_r [16], lora_alpha [32], lora_dropout [0.0],
-            lora_target_modules ["all-linear"]: the LoRA adapter.
-    """
-
-    model: str | None = None
-    device: str = "cpu"
-    dtype: str | None = None
-    finetune: str = "full"
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.0
-    lora_target_modules: str | list[str] = "all-linear"
-
-    def __post_init__(self) -> None:
-        coerce_floats(self)
-        check_choice("finetune", self.finetune, FINETUNE_MODES)
-        check("lora_r", self.lora_r, lambda v: v > 0, "a positive integer", int)
-        check("lora_dropout", self.lora_dropout, lambda v: v >= 0, "a number >= 0", float)
+    model: str | None = setting(
+        None, "model directory, `.gguf` file or hub id; None is the embedded "
+        "SmolLM2-135M-Instruct (`agents.models.load_model`)", section="Policy")
+    device: str = setting("cpu", "torch device of the policy (`cuda`, `cuda:1`, `cpu`)")
+    dtype: str | None = setting(None, "torch dtype name (`bfloat16`, `float32`); None: the "
+                                      "model's own (see `agents.models.load_model`)")
+    finetune: str = setting("full", "`full` trains every weight, `lora` a peft adapter",
+                            choices=FINETUNE_MODES)
+    lora_r: int = setting(16, "rank of the LoRA adapter", rule=POSITIVE)
+    lora_alpha: int = setting(32, "LoRA scaling alpha (the update is scaled by alpha / r)",
+                              rule=POSITIVE)
+    lora_dropout: float = setting(0.0, "dropout on the LoRA input", rule=NON_NEGATIVE)
+    lora_target_modules: str | list[str] = setting(
+        "all-linear", "modules that get an adapter: `all-linear` or a list of names")
 
 
 def load_trainable(settings: PolicySettings, *, model: Any = None, tokenizer: Any = None,
