@@ -29,16 +29,26 @@ CONVERSATIONS = [[{"role": "system", "content": "Solve it."},
 
 
 class StubLLM:
-    """Records `chat` calls and answers each conversation with a canned completion."""
+    """Records `generate` calls and answers each prompt with a canned completion; its
+    tokenizer is the tiny model's."""
 
     def __init__(self) -> None:
-        self.calls: list[tuple[list, list]] = []
+        from transformers import AutoTokenizer
 
-    def chat(self, conversations, params, **kwargs):
-        self.calls.append((conversations, params))
-        return [SimpleNamespace(prompt_token_ids=list(range(10 + i)), outputs=[
-            SimpleNamespace(text="<code>print(1)</code>", token_ids=[1, 2, 3])])
-            for i, _ in enumerate(conversations)]
+        from tests.tiny_model import shared_tiny_model
+
+        self.calls: list[tuple[list, list]] = []
+        self.tokenizer = AutoTokenizer.from_pretrained(shared_tiny_model())
+
+    def get_tokenizer(self):
+        return self.tokenizer
+
+    def generate(self, prompts, params, **kwargs):
+        self.calls.append((prompts, params))
+        return [SimpleNamespace(prompt_token_ids=p["prompt_token_ids"], outputs=[
+            SimpleNamespace(text="<code>print(1)</code>", token_ids=[1, 2, 3],
+                            finish_reason="stop", stop_reason="</code>", logprobs=None)])
+            for p in prompts]
 
 
 def test_gguf_files_are_refused_with_a_hint():
@@ -56,21 +66,27 @@ def test_missing_vllm_names_the_extras(monkeypatch):
 
 
 @needs_vllm
-def test_requests_carry_stops_and_distinct_seeds():
+def test_requests_carry_prompt_ids_stops_and_distinct_seeds():
+    pytest.importorskip("transformers")
+    from agents.generation import Sampling
+    from agents.generation.chat import chat_prompt_ids
+
     stub = StubLLM()
     agent = VLLMAgent(llm=stub, temperature=0.7, top_p=0.9, max_new_tokens=33, seed=5)
     generations = agent.generate_batch(CONVERSATIONS)
-    assert [g.prompt_tokens for g in generations] == [10, 11, 12]
-    assert all(g.completion_tokens == 3 for g in generations)
-    (conversations, params), = stub.calls
-    assert conversations == CONVERSATIONS
+    expected = [chat_prompt_ids(stub.tokenizer, c) for c in CONVERSATIONS]
+    assert [g.prompt_tokens for g in generations] == [len(p) for p in expected]
+    assert all(g.completion_tokens == 3 and g.text == "<code>print(1)</code>"
+               for g in generations)
+    (prompts, params), = stub.calls
+    assert [p["prompt_token_ids"] for p in prompts] == expected
     assert all(p.n == 1 and p.max_tokens == 33 and tuple(p.stop) == STOPS
-               and p.include_stop_str_in_output for p in params)
+               and p.include_stop_str_in_output and p.top_p == 0.9 for p in params)
     assert len({p.seed for p in params}) == 3
     again = VLLMAgent(llm=StubLLM(), temperature=0.7, seed=5)
     again.generate_batch(CONVERSATIONS)
     assert [p.seed for p in again.llm.calls[0][1]] == [p.seed for p in params]
-    greedy = VLLMAgent(llm=StubLLM(), temperature=0, seed=5).sampling_params()
+    greedy = again.generator.sampling_params(Sampling(temperature=0), seed=5)
     assert greedy.temperature == 0 and greedy.seed is None
     assert agent.generate_batch([]) == []
 

@@ -32,9 +32,12 @@ def logits_processors(generate_kwargs: dict[str, Any], eos: Sequence[int]) -> li
     if unsupported:
         raise ValueError(f"generate_kwargs {unsupported} are not supported by the "
                          f"generation loop; supported: {list(SUPPORTED_KWARGS)}")
-    from transformers import (NoBadWordsLogitsProcessor, NoRepeatNGramLogitsProcessor,
-                              RepetitionPenaltyLogitsProcessor,
-                              SequenceBiasLogitsProcessor)
+    from transformers import (
+        NoBadWordsLogitsProcessor,
+        NoRepeatNGramLogitsProcessor,
+        RepetitionPenaltyLogitsProcessor,
+        SequenceBiasLogitsProcessor,
+    )
 
     makers = {"repetition_penalty": RepetitionPenaltyLogitsProcessor,
               "sequence_bias": SequenceBiasLogitsProcessor,
@@ -199,7 +202,6 @@ def sample(logits: Any, sampling: Sampling, generators: list[Any]) -> tuple[Any,
 def nucleus(probs: Any, top_p: float) -> Any:
     """`probs` with every token outside the smallest set of mass >= `top_p` zeroed (the
     most likely token always stays), as transformers' `TopPLogitsWarper`."""
-    import torch
 
     ordered, order = probs.sort(dim=-1, descending=True)
     outside = ordered.cumsum(dim=-1) - ordered >= top_p
