@@ -23,7 +23,7 @@ import os
 from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -32,25 +32,8 @@ from . import checkpoint
 from .metrics import MetricsLogger
 from .policy import load_trainable
 
-
-class TrainerSettings(Protocol):
-    """The fields of a run's config the base reads (`SFTConfig`, `GRPOConfig`; the
-    policy fields are `policy.PolicySettings`')."""
-
-    device: str
-    finetune: str
-    output_dir: str
-    seed: int
-    learning_rate: float
-    weight_decay: float
-    max_grad_norm: float
-    eval_every: int
-    save_every: int
-    keep_checkpoints: int
-    resume_from: str | None
-    report_to: list[str]
-
-    def to_dict(self) -> dict[str, Any]: ...
+if TYPE_CHECKING:
+    from .settings import TrainerSettings
 
 
 def init_distributed() -> tuple[int, int]:

@@ -30,6 +30,12 @@ def episode_stats(groups: list[list[Any]]) -> dict[str, float]:
             "tokens": int(sum(len(t.ids) for t in flat))}
 
 
+def metrics_line(metrics: dict[str, Any], digits: int) -> str:
+    """One step's metrics as a JSON line, floats rounded to `digits` (for the console)."""
+    return json.dumps({k: round(v, digits) if isinstance(v, float) else v
+                       for k, v in metrics.items()})
+
+
 class MetricsLogger:
     """Appends one JSON line per step to `metrics.jsonl`; mirrors to TensorBoard / W&B
     when they are requested and importable (a warning otherwise, never an error)."""

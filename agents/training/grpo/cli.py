@@ -7,10 +7,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
+from ..metrics import metrics_line
 from ..settings import add_command, settings_or_exit
 from .config import GRPOConfig
 
@@ -28,13 +28,8 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from .trainer import GRPOTrainer
 
     trainer = GRPOTrainer(config)
-
-    def show(metrics: dict[str, Any]) -> None:
-        print(json.dumps({k: round(v, 4) if isinstance(v, float) else v
-                          for k, v in metrics.items()}), flush=True)
-
     try:
-        trainer.train(on_step=show)
+        trainer.train(on_step=lambda metrics: print(metrics_line(metrics, 4), flush=True))
     finally:
         trainer.close()
     if trainer.rank == 0:

@@ -7,10 +7,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
+from ..metrics import metrics_line
 from ..settings import add_command, settings_or_exit
 from .config import SFTConfig
 
@@ -36,17 +36,13 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except (ValueError, FileNotFoundError) as exc:  # TrajectoryFileError is a ValueError
         parser.error(str(exc))
 
-    def show(metrics: dict[str, Any]) -> None:
-        print(json.dumps({k: round(v, 6) if isinstance(v, float) else v
-                          for k, v in metrics.items()}), flush=True)
-
     try:
         if trainer.rank == 0:
             dropped = trainer.train_data.too_long
             print(f"{len(trainer.train_data)} training trajectories"
                   + (f" ({dropped} longer than max_length dropped)" if dropped else "")
                   + f", {trainer.total_steps} steps", file=sys.stderr)
-        trainer.train(on_step=show)
+        trainer.train(on_step=lambda metrics: print(metrics_line(metrics, 6), flush=True))
     finally:
         trainer.close()
     if trainer.rank == 0:
