@@ -15,7 +15,7 @@ import gymnasium as gym
 
 from . import protocol
 from .env_config import EnvConfig, EnvConfigError
-from .perturbations import Perturber, resolve_perturbation
+from .perturbations import Perturber, resolve_perturbation, resolve_plan
 from .rewards import RewardTracker, Turn, resolve_reward
 from .sandbox import Session, shared
 from .spaces import UnicodeText, unicode_text
@@ -23,6 +23,9 @@ from .tasks import Task, TaskSet, load_tasks
 from .tool_turn import run_tool_turn
 
 MAX_OBSERVATION_CHARS = 65536
+#: What `reset(options=...)` accepts: a task by id or index, and a `PerturbationPlan`
+#: (or a dict {turn: kind or [kinds]}) for this episode only.
+RESET_OPTIONS = ("task_id", "index", "perturbations")
 
 
 class DeepToolMathEnv(gym.Env[str, str]):
@@ -67,13 +70,17 @@ class DeepToolMathEnv(gym.Env[str, str]):
               options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
         super().reset(seed=seed)
         options = dict(options or {})
-        unknown = set(options) - {"task_id", "index"}
+        unknown = set(options) - set(RESET_OPTIONS)
         if unknown:
-            raise ValueError(f"unknown reset option(s) {sorted(unknown)}; use 'task_id' or "
-                             "'index'")
+            raise ValueError(f"unknown reset option(s) {sorted(unknown)}; use "
+                             f"{', '.join(map(repr, RESET_OPTIONS))}")
+        try:
+            plan = resolve_plan(options.get("perturbations"), max_turns=self.config.max_turns)
+        except ValueError as exc:
+            raise ValueError(f"reset option 'perturbations': {exc}") from None
         self.task = self._pick_task(options)
         self._new_session()
-        self.perturber.reset(int(self.np_random.integers(2**62)))
+        self.perturber.reset(int(self.np_random.integers(2**62)), plan)
         self.rewards.reset(self.task.solution, problem=self.task.problem)
         system = protocol.system_prompt(self.config.max_turns)
         user = protocol.USER_TEMPLATE.format(problem=unicode_text(self.task.problem))

@@ -13,12 +13,14 @@ from agents.openai_agent import OpenAIHTTPError
 from agents.training.synthesis import SynthesisConfig, parse_rewrite, select_tasks, synthesize
 from agents.training.synthesis.parse import TeacherTurn
 from agents.training.synthesis.perturb import (
+    Injection,
     clean_thought,
     plan_injections,
     task_rng,
     template_thought,
 )
 from agents.training.synthesis.teacher import public_url
+from agents.training.synthesis.trajectory import env_plan
 from deeptool_env import protocol
 from deeptool_env.tasks import load_tasks
 
@@ -154,3 +156,13 @@ def test_a_refused_request_rejects_only_its_problem(tmp_path):
     assert summary.rejected == {"llm_error": 1, "parse:no_action": 2}
     rejects = [json.loads(line) for line in open(summary.rejects, encoding="utf-8")]
     assert {r["task_id"]: r["reason"] for r in rejects}["t3"] == "llm_error"
+
+
+def test_tool_side_injections_are_planned_on_their_env_turns():
+    """Each injection before a turn adds a recovery turn; code-side ones are not env
+    perturbations (the corrupted code is the action), so they are not in the env's plan."""
+    plan = [Injection(3, "extrinsic", ("tool_timeout", "empty_output")),
+            Injection(1, "intrinsic", ("syntax_error",), "x = (", {"line": 1}),
+            Injection(0, "extrinsic", ("transient_error",))]
+    assert env_plan(plan).to_dict() == {1: ["transient_error"],
+                                        3 + 1 + 2: ["tool_timeout", "empty_output"]}

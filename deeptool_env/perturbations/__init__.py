@@ -5,6 +5,8 @@ Three families: extrinsic environment failures (timeouts, transient errors, trun
 stale, duplicated or reordered output), corrupted results (changed numbers, fake tracebacks,
 misleading hints) and intrinsic generation anomalies (syntax errors, wrong constants in the
 code before it runs). `Perturber(config)` applies them per episode; see `perturber.py`.
+A `PerturbationPlan` (`reset(options={"perturbations": {turn: kind}})`) schedules kinds
+on chosen turns of one episode; see `plan.py`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from .base import Context, Kind, PerturbationEvent, ToolOutput
 from .config import FAMILIES, KIND_SPECS, KINDS, PRESETS, PerturbationConfig, resolve_perturbation
 from .numbers import NUMERIC_MODES, numbers_in
 from .perturber import Perturber, injected_values
+from .plan import PerturbationPlan, resolve_plan
 
 __all__ = [
     "FAMILIES",
@@ -24,9 +27,11 @@ __all__ = [
     "Kind",
     "PerturbationConfig",
     "PerturbationEvent",
+    "PerturbationPlan",
     "Perturber",
     "ToolOutput",
     "injected_values",
     "numbers_in",
     "resolve_perturbation",
+    "resolve_plan",
 ]

@@ -12,6 +12,9 @@ apply (e.g. numeric corruption with no number printed, stale output on the first
 the next one is tried, and so on: a deterministic fallback (`fallback=False`: no event).
 A code-stage kind can only apply in `before_run`; when it fails there, later output kinds
 in the order are tried in `after_run`.
+
+A `PerturbationPlan` given to `reset` overrides this on the turns it names: there its kinds
+are tried in the listed order, whatever the rate and the cap (see `plan.py`).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from .base import Context, PerturbationEvent, ToolOutput
 from .config import KIND_SPECS, PerturbationConfig, resolve_perturbation
 from .extrinsic import deliver_withheld
 from .numbers import numbers_in
+from .plan import PerturbationPlan
 
 
 def _text(output: ToolOutput) -> str:
@@ -60,17 +64,20 @@ class Perturber:
         self.seed: int | None = None
         self._started = False
         self._clear()
+        self._planned = PerturbationPlan()
 
     @property
     def active(self) -> bool:
         """Whether this perturber can ever change anything."""
         return self.config.active
 
-    def reset(self, seed: int | None) -> None:
-        """Start an episode. None draws a fresh seed (kept in `self.seed` for replay)."""
+    def reset(self, seed: int | None, plan: PerturbationPlan | None = None) -> None:
+        """Start an episode. None draws a fresh seed (kept in `self.seed` for replay);
+        `plan` fixes the kinds of the turns it names, for this episode only."""
         self.seed = random.SystemRandom().randrange(2**63) if seed is None else int(seed)
         self._started = True
         self._clear()
+        self._planned = plan or PerturbationPlan()
 
     def _clear(self) -> None:
         self.events: list[PerturbationEvent] = []
@@ -81,17 +88,22 @@ class Perturber:
         self._withheld: tuple[int, ToolOutput] | None = None
         self._turn: int | None = None
         self._code: str | None = None
-        self._plan: list[str] = []
+        self._to_try: list[str] = []
 
     def _rng(self, turn: int, purpose: str) -> random.Random:
         key = f"deeptool-perturbation|{self.seed}|{turn}|{purpose}".encode()
         return random.Random(int.from_bytes(hashlib.sha256(key).digest()[:8], "big"))
 
-    def _draw_plan(self, turn: int) -> list[str]:
+    def _draw_kinds(self, turn: int) -> list[str]:
         """The kinds to try this turn, in order (empty: not perturbed)."""
         config = self.config
         capped = config.max_per_episode is not None and self._applied >= config.max_per_episode
-        if not config.active or capped or self._withheld is not None:
+        if self._withheld is not None:
+            return []
+        planned = self._planned.kinds_at(turn)
+        if planned:
+            return list(planned)
+        if not config.active or capped:
             return []
         rng = self._rng(turn, "plan")
         if rng.random() >= config.rate:
@@ -104,7 +116,7 @@ class Perturber:
         if not self._started:
             raise RuntimeError("call Perturber.reset(seed) at the start of each episode")
         self._turn, self._code = turn, code
-        self._plan = self._draw_plan(turn)
+        self._to_try = self._draw_kinds(turn)
 
     def _context(self) -> Context:
         return Context(severity=self.config.severity, numeric_modes=self.config.numeric_modes,
@@ -128,11 +140,11 @@ class Perturber:
     def before_run(self, code: str, turn: int) -> tuple[str, PerturbationEvent | None]:
         """The code to run this turn and the intrinsic event, if any (else `code`, None)."""
         self._start_turn(turn, code)
-        while self._plan and KIND_SPECS[self._plan[0]].stage == "code":
-            name = self._plan.pop(0)
+        while self._to_try and KIND_SPECS[self._to_try[0]].stage == "code":
+            name = self._to_try.pop(0)
             result = KIND_SPECS[name].apply(code, self._rng(turn, name), self._context())
             if result is not None:
-                self._plan = []
+                self._to_try = []
                 new_code, params = result
                 return new_code, self._record(turn, name, params)
         return code, None
@@ -155,7 +167,7 @@ class Perturber:
             event = self._record(turn, "stale_output",
                                  {"phase": "deliver", "withheld_turn": from_turn},
                                  clean=sources, shown=shown, counts=False)
-        for name in self._plan if event is None else ():
+        for name in self._to_try if event is None else ():
             kind = KIND_SPECS[name]
             result = None
             if kind.stage == "output":
@@ -169,6 +181,6 @@ class Perturber:
                 sources = (output, *self._previous_sources)
             event = self._record(turn, name, params, clean=sources, shown=shown)
             break
-        self._plan = []
+        self._to_try = []
         self._previous, self._previous_sources = (turn, shown), sources
         return shown, event

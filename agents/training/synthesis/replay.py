@@ -4,9 +4,10 @@ Nothing here invents an observation: each action is an `env.step` of `DeepTool-M
 on the problem's task, the code runs in the env's sandbox session, and the recorded
 conversation is the env's prompt messages followed by assistant turns and the env's
 observations as `agents.prompt.observation_message`s (the chat format every ChatAgent and
-`tokenize_conversation` use). A tool-side anomaly is the env's own perturbation machinery
-asked for one kind on one chosen step (`perturb=`), so the perturbed observation is in
-the env's exact format and `info["observation_clean"]` says what the run really printed.
+`tokenize_conversation` use). Tool-side anomalies are the env's own perturbations,
+scheduled through its public reset option (`start(..., perturbations=PerturbationPlan)`),
+so a perturbed observation is in the env's exact format and `info["observation_clean"]`
+says what the run really printed.
 """
 
 from __future__ import annotations
@@ -18,13 +19,9 @@ import gymnasium as gym
 
 import deeptool_env  # noqa: F401  (registers the env ids)
 from agents.prompt import observation_message
-from deeptool_env.perturbations import PRESETS, PerturbationConfig
+from deeptool_env.perturbations import PerturbationPlan
 
 from .config import SynthesisConfig
-
-# Weight of the kind asked for; the other listed kinds are its fallbacks (a seeded
-# weighted order: the asked kind comes first unless it cannot apply to this output).
-_FIRST = 1e12
 
 
 @dataclass
@@ -37,13 +34,14 @@ class Step:
     role: str = "clean"  # clean | perturbed | recovery
     status: str | None = None  # the real tool status (None for an answer)
     shown_status: str | None = None
-    perturbation: dict[str, Any] | None = None
+    perturbation: dict[str, Any] | None = None  # the env's info["perturbation"]
     observation_clean: str | None = None
     parse_error: str | None = None
+    corrupted: str | None = None  # the intrinsic kind synthesis wrote into this turn's code
 
     def meta(self, turn: int) -> dict[str, Any]:
         """Per-turn metadata for the record."""
-        kind = self.perturbation["kind"] if self.perturbation else None
+        kind = self.perturbation["kind"] if self.perturbation else self.corrupted
         return {"turn": turn, "role": self.role, "action": self.kind, "status": self.status,
                 "shown_status": self.shown_status, "perturbation": kind}
 
@@ -64,39 +62,35 @@ class Episode:
 
 
 class Replayer:
-    """One env (and its warm sandbox) that replays any number of trajectories."""
+    """One env (and its warm sandbox) that replays any number of trajectories.
+
+    The env perturbs nothing on its own (rate 0); only the turns of the plan given to
+    `start` are perturbed, with the synthesis severity."""
 
     def __init__(self, config: SynthesisConfig) -> None:
         self.config = config
         self.env = gym.make("DeepTool-Math-v0", tasks=config.train_data,
                             data_dir=config.data_dir, strict_data=config.strict_data,
                             sandbox=config.sandbox, max_turns=config.max_turns,
-                            tool_timeout_s=config.tool_timeout_s, perturbation="none")
-        self.perturber = self.env.unwrapped.perturber
+                            tool_timeout_s=config.tool_timeout_s,
+                            perturbation={"rate": 0.0, "severity": config.severity})
         self.episode: Episode | None = None
 
-    def start(self, task_id: str, seed: int) -> Episode:
-        """Reset the env on `task_id`; the seed fixes any perturbation's random choices."""
-        _, info = self.env.reset(seed=seed, options={"task_id": task_id})
+    def start(self, task_id: str, seed: int,
+              perturbations: PerturbationPlan | None = None) -> Episode:
+        """Reset the env on `task_id` with `perturbations` planned (env turn -> kinds to
+        try); the seed fixes every perturbation's random choices."""
+        _, info = self.env.reset(seed=seed, options={"task_id": task_id,
+                                                     "perturbations": perturbations})
         self.episode = Episode([dict(m) for m in info["messages"]])
         return self.episode
 
-    def step(self, action: str, *, role: str = "clean", perturb: tuple[str, ...] = ()
-             ) -> Step:
-        """Play one assistant turn; `perturb` lists tool-side kinds to try on this step
-        (the first that applies is shown; none may apply)."""
+    def step(self, action: str, *, role: str = "clean") -> Step:
+        """Play one assistant turn (role "perturbed" when the env perturbed it)."""
         episode = self.episode
         if episode is None or episode.termination is not None:
             raise RuntimeError("start() an episode before step(), and not after its end")
-        if perturb:
-            weights = (_FIRST, *[1.0] * (len(perturb) - 1))
-            self.perturber.config = PerturbationConfig(
-                rate=1.0, severity=self.config.severity, kinds=perturb, weights=weights,
-                name="synthesis")
-        try:
-            observation, _, terminated, truncated, info = self.env.step(action)
-        finally:
-            self.perturber.config = PRESETS["none"]
+        observation, _, terminated, truncated, info = self.env.step(action)
         tool = info.get("tool") or {}
         step = Step(action, observation, info["action_kind"], role, tool.get("status"),
                     tool.get("shown_status"), info.get("perturbation"),

@@ -7,6 +7,9 @@ re-run's output equal the reference, after an intrinsic one the fixed code's out
 and every later turn's output does too (so the corrupted cell or the re-run did not change
 the session state in a way the rest of the solution would notice). When they disagree,
 the injection responsible is reported and the caller drops it and plays again.
+
+Tool-side anomalies are planned through the env's reset option (`env_plan`); code-side
+ones are the teacher's code with a corruption written in, which the env runs as any code.
 """
 
 from __future__ import annotations
@@ -14,13 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from deeptool_env.perturbations import PerturbationPlan
+from deeptool_env.sandbox.result import STATE_LOST_STATUSES
+
 from .parse import TeacherTurn
 from .perturb import Injection, template_thought, what_happened
 from .replay import Episode, Replayer, Step
-
-# Real results after which the interpreter state is gone: a corrupted cell that ends
-# like this would make the rest of the trajectory run in a different state.
-_STATE_LOST = ("timeout", "killed", "output_limit", "sandbox_error", "memory")
 
 
 @dataclass
@@ -59,72 +61,112 @@ def play(replayer: Replayer, task_id: str, seed: int, turns: list[TeacherTurn],
     """Replay `turns` with `plan`; `reference` maps code-turn index to its clean
     observation (None: this is the clean replay). `thoughts` overrides recovery thoughts
     by teacher turn index (default: the templates)."""
-    played = Played(replayer.start(task_id, seed))
-    planned = {injection.turn: injection for injection in plan}
-    latest: Injection | None = None
+    return _Playback(replayer, turns, plan, reference, thoughts or {}).run(task_id, seed)
 
-    def check(index: int, observation: str, culprit: Injection | None) -> bool:
-        if reference is None or observation == reference.get(index):
+
+def env_plan(injections: list[Injection]) -> PerturbationPlan:
+    """The env turns of the tool-side injections: teacher turn `i` plays at env turn
+    `i + 1` plus one recovery turn for every injection before it."""
+    ordered = sorted(injections, key=lambda injection: injection.turn)
+    return PerturbationPlan(tuple((injection.turn + 1 + before, injection.kinds)
+                                  for before, injection in enumerate(ordered)
+                                  if injection.family == "extrinsic"))
+
+
+class _Playback:
+    """One replay of a plan: each teacher turn as played, each anomaly with its recovery,
+    stopping at the first turn that no longer agrees with the reference."""
+
+    def __init__(self, replayer: Replayer, turns: list[TeacherTurn], plan: list[Injection],
+                 reference: dict[int, str] | None, thoughts: dict[int, str]) -> None:
+        self.replayer, self.turns, self.reference, self.thoughts = (
+            replayer, turns, reference, thoughts)
+        self.planned = {injection.turn: injection for injection in plan
+                        if injection.turn < len(turns) and turns[injection.turn].kind == "code"}
+        self.latest: Injection | None = None  # the last anomaly played so far
+
+    def run(self, task_id: str, seed: int) -> Played:
+        plan = env_plan(list(self.planned.values()))
+        self.played = Played(self.replayer.start(task_id, seed, plan))
+        for index, turn in enumerate(self.turns):
+            if self.played.episode.termination is not None:  # ended early (token budget)
+                break
+            injection = self.planned.get(index)
+            agrees = (self._plain(index, turn) if injection is None
+                      else self._anomaly(index, turn, injection))
+            if not agrees:
+                return self.played
+        if self.reference is not None and not self.played.episode.correct:
+            self.played.failed = self.latest
+            self.played.unreproducible = ("" if self.latest
+                                          else "the final answer no longer grades correct")
+        return self.played
+
+    def _check(self, index: int, observation: str, culprit: Injection | None) -> bool:
+        """Whether a real result agrees with the reference; else record who is to blame."""
+        if self.reference is None or observation == self.reference.get(index):
             return True
         if culprit is None:
-            played.unreproducible = f"turn {index + 1} printed something else on replay"
+            self.played.unreproducible = f"turn {index + 1} printed something else on replay"
         else:
-            played.failed = culprit
+            self.played.failed = culprit
         return False
 
-    for index, turn in enumerate(turns):
-        if played.episode.termination is not None:  # ended early (token budget)
-            break
-        injection = planned.get(index)
-        if injection is None or turn.kind != "code":
-            step = replayer.step(turn.action)
-            if turn.kind == "code" and not check(index, step.observation, latest):
-                return played
-            continue
-        step = _anomalous_step(replayer, turn, injection)
-        if step.perturbation is None and injection.family == "extrinsic":
-            if not check(index, step.observation, latest):  # no kind applied: a clean turn
-                return played
-            continue
-        if injection.family == "extrinsic":
-            kind, params = step.perturbation["kind"], dict(step.perturbation["params"])
-            if not check(index, step.observation_clean or "", latest):
-                return played
-        else:
-            kind, params = injection.kinds[0], dict(injection.params)
-            broken = kind == "syntax_error" and step.status != "error"
-            unseen = reference is not None and step.observation == reference.get(index)
-            if broken or unseen or step.status in _STATE_LOST:  # no visible, safe anomaly
-                played.failed = injection
-                return played
-        latest = injection
-        writer = "llm" if thoughts and index in thoughts else "template"
-        thought = (thoughts or {}).get(index) or template_thought(kind, params)
-        recovery = replayer.step(TeacherTurn("code", thought, turn.body).action,
-                                 role="recovery")
-        played.points.append(RecoveryPoint(index, kind, params, step.action,
-                                           step.observation, turn.body))
-        played.injections.append({
-            "kind": kind, "family": injection.family, "turn": len(played.episode.steps) - 1,
-            "recovery_turn": len(played.episode.steps), "teacher_turn": index + 1,
-            "params": params, "recovery_writer": writer})
-        if not check(index, recovery.observation, injection):
-            return played
-    if reference is not None and not played.episode.correct:
-        played.failed = latest
-        played.unreproducible = "" if latest else "the final answer no longer grades correct"
-    return played
+    def _plain(self, index: int, turn: TeacherTurn) -> bool:
+        step = self.replayer.step(turn.action)
+        return turn.kind != "code" or self._check(index, step.observation, self.latest)
 
+    def _anomaly(self, index: int, turn: TeacherTurn, injection: Injection) -> bool:
+        shown = (self._tool_side(index, turn, injection) if injection.family == "extrinsic"
+                 else self._code_side(index, turn, injection))
+        if shown is None:
+            return False
+        step, kind, params = shown
+        self.latest = injection
+        recovery = self._recover(index, turn, step, kind, params, injection)
+        return self._check(index, recovery.observation, injection)
 
-def _anomalous_step(replayer: Replayer, turn: TeacherTurn, injection: Injection) -> Step:
-    if injection.family == "extrinsic":
-        return replayer.step(turn.action, perturb=injection.kinds)
-    corrupted = TeacherTurn("code", turn.thought, injection.code or turn.body)
-    step = replayer.step(corrupted.action)
-    step.role = "perturbed"
-    step.perturbation = {"kind": injection.kinds[0], "family": "intrinsic",
-                         "params": dict(injection.params)}
-    return step
+    def _tool_side(self, index: int, turn: TeacherTurn, injection: Injection
+                   ) -> tuple[Step, str, dict[str, Any]] | None:
+        """The planned env perturbation of this turn; None when it failed."""
+        step = self.replayer.step(turn.action)
+        if step.perturbation is None:  # no kind applied: the later env turns would shift
+            self.played.failed = injection
+            return None
+        if not self._check(index, step.observation_clean or "", self.latest):
+            return None
+        return step, step.perturbation["kind"], dict(step.perturbation["params"])
+
+    def _code_side(self, index: int, turn: TeacherTurn, injection: Injection
+                   ) -> tuple[Step, str, dict[str, Any]] | None:
+        """The teacher's code with the planned corruption, as really run; None unless the
+        anomaly is visible and leaves the interpreter's state in place."""
+        kind, params = injection.kinds[0], dict(injection.params)
+        corrupted = TeacherTurn("code", turn.thought, injection.code or turn.body)
+        step = self.replayer.step(corrupted.action, role="perturbed")
+        step.corrupted = kind
+        broken = kind == "syntax_error" and step.status != "error"
+        unseen = self.reference is not None and step.observation == self.reference.get(index)
+        if broken or unseen or step.status in STATE_LOST_STATUSES:
+            self.played.failed = injection
+            return None
+        return step, kind, params
+
+    def _recover(self, index: int, turn: TeacherTurn, step: Step, kind: str,
+                 params: dict[str, Any], injection: Injection) -> Step:
+        """The recovery turn (the teacher's original code), recorded with its anomaly."""
+        writer = "llm" if index in self.thoughts else "template"
+        thought = self.thoughts.get(index) or template_thought(kind, params)
+        recovery = self.replayer.step(TeacherTurn("code", thought, turn.body).action,
+                                      role="recovery")
+        steps = self.played.episode.steps
+        self.played.points.append(RecoveryPoint(index, kind, params, step.action,
+                                                step.observation, turn.body))
+        self.played.injections.append({
+            "kind": kind, "family": injection.family, "turn": len(steps) - 1,
+            "recovery_turn": len(steps), "teacher_turn": index + 1, "params": params,
+            "recovery_writer": writer})
+        return recovery
 
 
 def clean_reference(played: Played, turns: list[TeacherTurn]) -> dict[int, str]:
