@@ -62,6 +62,9 @@ def test_a_requests_sample_depends_on_its_seed_not_on_its_batch(tiny):
     assert all(map(same, reordered[::-1], together))
     again = generator.generate(batch, SAMPLED, seeds=[21, 12, 13, 14])
     assert all(map(same, again[1:], together[1:])) and again[0].ids != together[0].ids
+    group = generator.generate([batch[1]] * 3, SAMPLED, seeds=[21, 12, 22])  # one prefill
+    assert same(group[1], together[1]) and group[0].ids != group[2].ids
+    assert same(group[2], generator.generate([batch[1]], SAMPLED, seeds=[22])[0])
     assert isinstance(generator, Generator)
 
 

@@ -101,32 +101,50 @@ class HFGenerator:
             generators.append(generator)
         return generators
 
+    def _prefill(self, prompts: list[list[int]], device: Any) -> tuple[Any, ...]:
+        """(last-position logits, KV cache, attention mask, position ids) of the batch.
+
+        Identical prompts (a GRPO group's samples) are run once and their cache rows
+        repeated, so a group of G costs one prompt's prefill."""
+        import torch
+        from transformers import DynamicCache
+
+        unique: dict[tuple[int, ...], int] = {}
+        slots = [unique.setdefault(tuple(p), len(unique)) for p in prompts]
+        width = max(len(p) for p in unique)
+        ids = torch.tensor([[self.pad_id] * (width - len(p)) + list(p) for p in unique],
+                           device=device)
+        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in unique],
+                            device=device)
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        cache = DynamicCache(config=self.model.config)
+        logits = self._forward(ids, mask, positions, cache)
+        if len(unique) < len(prompts):
+            index = torch.tensor(slots, device=device)
+            cache.batch_select_indices(index)
+            logits, mask, positions = logits[index], mask[index], positions[index]
+        return logits, cache, mask, positions[:, -1:]
+
+    def _forward(self, ids: Any, mask: Any, positions: Any, cache: Any) -> Any:
+        return self.model(input_ids=ids, attention_mask=mask, position_ids=positions,
+                          past_key_values=cache, use_cache=True,
+                          logits_to_keep=1).logits[:, -1].float()
+
     def _decode(self, prompts: list[list[int]], sampling: Sampling,
                 seeds: list[int | None]) -> list[Generated]:
         """The decode loop over one left-padded batch; finished rows leave it."""
         import torch
-        from transformers import DynamicCache
 
         device = next(self.model.parameters()).device
-        width = max(len(p) for p in prompts)
-        ids = torch.tensor([[self.pad_id] * (width - len(p)) + p for p in prompts],
-                           device=device)
-        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts],
-                            device=device)
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
         scanner = StopScanner(self.tokenizer, sampling.stops, self.eos)
         generators = self._generators(seeds, device) if sampling.temperature > 0 else []
         live = list(range(len(prompts)))
         out: list[list[int]] = [[] for _ in prompts]
         logprobs: list[list[float]] = [[] for _ in prompts]
         finish: list[Finish] = ["length"] * len(prompts)
-        cache = DynamicCache(config=self.model.config)
         with torch.no_grad():
-            for _ in range(sampling.max_new_tokens):
-                logits = self.model(input_ids=ids, attention_mask=mask,
-                                    position_ids=positions, past_key_values=cache,
-                                    use_cache=True, logits_to_keep=1).logits[:, -1]
-                logits = logits.float()
+            logits, cache, mask, position = self._prefill(prompts, device)
+            for step in range(sampling.max_new_tokens):
                 if self.processors:
                     logits = self._process(logits, [prompts[r] + out[r] for r in live])
                 tokens, chosen = sample(logits, sampling, [generators[r] for r in live]
@@ -140,16 +158,16 @@ class HFGenerator:
                         keep.append(j)
                     else:
                         finish[row] = ended
-                if not keep:
+                if not keep or step + 1 == sampling.max_new_tokens:
                     break
                 if len(keep) < len(live):
                     index = torch.tensor(keep, device=device)
                     cache.batch_select_indices(index)
-                    tokens, mask, positions = tokens[index], mask[index], positions[index]
+                    tokens, mask, position = tokens[index], mask[index], position[index]
                     live = [live[j] for j in keep]
-                ids = tokens[:, None]
-                positions = positions[:, -1:] + 1
+                position = position + 1
                 mask = torch.cat([mask, mask.new_ones((len(live), 1))], dim=-1)
+                logits = self._forward(tokens[:, None], mask, position, cache)
         return [Generated(out[r], scanner.text(out[r]), logprobs[r], len(prompts[r]),
                           finish[r]) for r in range(len(prompts))]
 
