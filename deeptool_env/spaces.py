@@ -6,6 +6,9 @@ default), so LLM output with spaces, newlines, LaTeX or emoji fails `contains` a
 samples from a printable charset, and stores batches in UTF-8 shared memory for
 `AsyncVectorEnv`. Unicode text means no lone surrogates (`"\\ud800"` is a Python `str` but
 no UTF-8 encoder, tokenizer or JSON writer takes it); `unicode_text` makes any `str` so.
+
+`gymnasium.spaces.flatten` gives the code points, padded to `max_length` with `FLAT_PAD`
+(one past the last code point), in an int32 `Box`; `unflatten` reverses it.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from ctypes import c_uint8
 from typing import Any
 
 import numpy as np
-from gymnasium.spaces import Text
+from gymnasium.spaces import Box, Text
+from gymnasium.spaces.utils import flatdim, flatten, flatten_space, unflatten
 from gymnasium.vector.utils import (
     create_shared_memory,
     read_from_shared_memory,
@@ -28,6 +32,8 @@ from gymnasium.vector.utils import (
 SAMPLE_CHARSET = string.ascii_letters + string.digits + " \n.,:;()[]{}+-*/=<>_\\^$"
 _LENGTH_BYTES = 4
 _SURROGATE = re.compile("[\ud800-\udfff]")
+#: The flat form's padding: one past the largest code point, so never a character.
+FLAT_PAD = 0x110000
 
 
 def unicode_text(text: str) -> str:
@@ -124,3 +130,36 @@ def _write_shared_memory_unicode(space: UnicodeText, index: int, values: str,
         len(data).to_bytes(_LENGTH_BYTES, "little"), dtype=np.uint8)
     buffer[start + _LENGTH_BYTES:start + _LENGTH_BYTES + len(data)] = np.frombuffer(
         data, dtype=np.uint8)
+
+
+@flatdim.register(UnicodeText)
+def _flatdim_unicode(space: UnicodeText) -> int:
+    return space.max_length
+
+
+@flatten_space.register(UnicodeText)
+def _flatten_space_unicode(space: UnicodeText) -> Box:
+    return Box(low=0, high=FLAT_PAD, shape=(space.max_length,), dtype=np.int32)
+
+
+@flatten.register(UnicodeText)
+def _flatten_unicode(space: UnicodeText, x: str) -> np.ndarray:
+    if not space.contains(x):
+        why = ("not a str" if not isinstance(x, str) else "a lone surrogate" if
+               _SURROGATE.search(x) else f"{len(x)} characters")
+        raise ValueError(f"cannot flatten {x!r:.80} into {space}: {why}")
+    flat = np.full(space.max_length, FLAT_PAD, dtype=np.int32)
+    flat[:len(x)] = [ord(char) for char in x]
+    return flat
+
+
+@unflatten.register(UnicodeText)
+def _unflatten_unicode(space: UnicodeText, x: np.ndarray) -> str:
+    points = np.asarray(x)
+    if points.shape != (space.max_length,) or ((points < 0) | (points > FLAT_PAD)).any():
+        raise ValueError(f"cannot unflatten into {space}: expected {space.max_length} code "
+                         f"points in [0, {FLAT_PAD}] ({FLAT_PAD} pads)")
+    text = "".join(chr(int(point)) for point in points if point != FLAT_PAD)
+    if not space.contains(text):
+        raise ValueError(f"cannot unflatten into {space}: the code points give {text!r:.80}")
+    return text
