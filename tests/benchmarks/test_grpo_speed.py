@@ -1,13 +1,16 @@
-"""One GRPO optimisation step: ours vs TRL's `GRPOTrainer`, single-turn, same settings.
+"""One GRPO optimisation step: ours vs TRL's `GRPOTrainer`, single-turn, same settings;
+and our single-turn vs 3-turn cost per generated token.
 
 Run with `python -m pytest tests/benchmarks/test_grpo_speed.py --benchmark-only -s`.
-Both train the tiny random Qwen2 of `tests/tiny_model.py` (full fine-tuning, one CPU
-thread) on the same batch: 2 prompts of the env (system prompt + problem, chat
-template) x 4 samples, up to 32 new tokens each, temperature 1, token-level loss,
-clip 0.2/0.28, no KL, one optimiser step per batch. A step is everything: sampling,
-(for us) the env's parsing and rewards, log-probabilities, backward and AdamW. TRL
-samples the 8 completions in one batched `generate`; we play 8 episodes through the env.
-The ratio (ours / TRL, per step) is printed and stored in the benchmark's extra_info.
+Both train the tiny random Qwen2 of `tests/tiny_model.py` (full fine-tuning in float32,
+no gradient checkpointing, one CPU thread: TRL's `bf16` and `gradient_checkpointing`
+defaults are turned off to match) on the same batch: 2 prompts of the env (system
+prompt + problem, chat template) x 4 samples, up to 32 new tokens each, temperature 1,
+token-level loss, clip 0.2/0.28, no KL, one optimiser step per batch. A step is
+everything: sampling, (for us) the env's parsing and rewards, log-probabilities, backward
+and AdamW. TRL samples the 8 completions in one batched `generate`; we play 8 episodes
+through the env, which stop at `</code>`/`</answer>`, so the fair unit is the generated
+token: the ratio ours/TRL per generated token is printed and stored in extra_info.
 Skipped when `trl` is not installed (`pip install trl`: it keeps torch and transformers).
 """
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 import os
 import statistics
 import time
+from typing import Any
 
 import pytest
 import torch
@@ -52,7 +56,7 @@ def _trl_steps(model_dir: str, prompts: list[list[dict[str, str]]],
         num_generations=GROUP, max_completion_length=NEW_TOKENS, max_steps=STEPS,
         learning_rate=1e-5, beta=0.0, epsilon=0.2, epsilon_high=0.28, loss_type="dapo",
         temperature=1.0, top_k=0, report_to="none", save_strategy="no", logging_steps=1,
-        disable_tqdm=True, seed=0)
+        disable_tqdm=True, seed=0, bf16=False, gradient_checkpointing=False)
     trainer = TRLTrainer(
         model=AutoModelForCausalLM.from_pretrained(model_dir), reward_funcs=format_reward,
         args=args, train_dataset=Dataset.from_dict({"prompt": prompts * STEPS * GROUP}),
@@ -63,20 +67,36 @@ def _trl_steps(model_dir: str, prompts: list[list[dict[str, str]]],
     return times, statistics.mean(lengths) * PROMPTS * GROUP
 
 
+def _ours(model_dir: str, out: str, turns: int) -> Any:
+    """Our trainer on the benchmark's batch, episodes of up to `turns` turns."""
+    from agents.training.grpo import GRPOConfig, GRPOTrainer
+
+    return GRPOTrainer(GRPOConfig(
+        model=model_dir, train_data="procedural:modpow", output_dir=out,
+        group_size=GROUP, prompts_per_step=PROMPTS, max_turns=turns,
+        max_tokens_per_turn=NEW_TOKENS, learning_rate=1e-5, kl_coef=0.0,
+        filter_void_turns=False, llds_coef=0.0, save_every=0, seed=0))
+
+
+def _timed_steps(trainer: Any) -> tuple[list[float], float]:
+    """Seconds of `STEPS - 1` steps after a warm-up one, and mean generated tokens."""
+    trainer.train_step()
+    times, tokens = [], []
+    for _ in range(STEPS - 1):
+        start = time.perf_counter()
+        tokens.append(trainer.train_step()["generated_tokens"])
+        times.append(time.perf_counter() - start)
+    return times, statistics.mean(tokens)
+
+
 @pytest.mark.benchmark(group="grpo: one optimisation step, 2 prompts x 4 samples x 32 tokens")
 def test_grpo_step_vs_trl(benchmark, tmp_path):
     pytest.importorskip("trl")
     pytest.importorskip("datasets")
-    from agents.training.grpo import GRPOConfig, GRPOTrainer
     from tests.tiny_model import shared_tiny_model
 
     model_dir = str(shared_tiny_model())
-    config = GRPOConfig(
-        model=model_dir, train_data="procedural:modpow", output_dir=str(tmp_path / "ours"),
-        group_size=GROUP, prompts_per_step=PROMPTS, max_turns=1,
-        max_tokens_per_turn=NEW_TOKENS, learning_rate=1e-5, kl_coef=0.0,
-        filter_void_turns=False, llds_coef=0.0, save_every=0, seed=0)
-    ours = GRPOTrainer(config)
+    ours = _ours(model_dir, str(tmp_path / "ours"), turns=1)
     prompts = []
     for index in range(PROMPTS):
         _, info = ours.env.reset(options={"index": index})
@@ -91,10 +111,45 @@ def test_grpo_step_vs_trl(benchmark, tmp_path):
 
     benchmark.pedantic(step, rounds=STEPS - 1, iterations=1)
     ours.close()
-    ratio = benchmark.stats.stats.median / statistics.median(trl_times)
-    benchmark.extra_info.update(trl_median_s=statistics.median(trl_times), ratio=ratio,
-                                ours_tokens=statistics.mean(generated), trl_tokens=trl_tokens)
-    print(f"\nGRPO step: ours {benchmark.stats.stats.median:.3f} s, TRL "
-          f"{statistics.median(trl_times):.3f} s, ratio ours/TRL {ratio:.2f}; generated "
-          f"tokens per step: ours {statistics.mean(generated):.0f}, TRL {trl_tokens:.0f}")
-    assert ratio > 0
+    ours_s, trl_s = benchmark.stats.stats.median, statistics.median(trl_times)
+    ours_tokens = statistics.mean(generated)
+    per_token = (ours_s / ours_tokens) / (trl_s / trl_tokens)
+    benchmark.extra_info.update(trl_median_s=trl_s, ratio=ours_s / trl_s,
+                                ratio_per_token=per_token, ours_tokens=ours_tokens,
+                                trl_tokens=trl_tokens)
+    print(f"\nGRPO step: ours {ours_s:.3f} s, TRL {trl_s:.3f} s, ratio ours/TRL "
+          f"{ours_s / trl_s:.2f}; generated tokens per step: ours {ours_tokens:.0f}, TRL "
+          f"{trl_tokens:.0f}; per generated token: ours {ours_s / ours_tokens * 1e3:.2f} ms, "
+          f"TRL {trl_s / trl_tokens * 1e3:.2f} ms, ratio {per_token:.2f}")
+    assert per_token > 0
+
+
+@pytest.mark.benchmark(group="grpo: one optimisation step, 3-turn vs single-turn episodes")
+def test_grpo_multi_turn_step(benchmark, tmp_path):
+    """Episodes of up to 3 turns (observations appended, the context grows) against
+    single-turn ones, back to back; the ratio is per generated token."""
+    from tests.tiny_model import shared_tiny_model
+
+    model_dir = str(shared_tiny_model())
+    single = _ours(model_dir, str(tmp_path / "single"), turns=1)
+    single_times, single_tokens = _timed_steps(single)
+    single.close()
+    multi = _ours(model_dir, str(tmp_path / "multi"), turns=3)
+    multi.train_step()
+    generated: list[int] = []
+
+    def step() -> None:
+        generated.append(multi.train_step()["generated_tokens"])
+
+    benchmark.pedantic(step, rounds=STEPS - 1, iterations=1)
+    multi.close()
+    multi_s, single_s = benchmark.stats.stats.median, statistics.median(single_times)
+    multi_tokens = statistics.mean(generated)
+    per_token = (multi_s / multi_tokens) / (single_s / single_tokens)
+    benchmark.extra_info.update(single_median_s=single_s, multi_tokens=multi_tokens,
+                                single_tokens=single_tokens, ratio_per_token=per_token)
+    print(f"\nGRPO step, 3 turns: {multi_s:.3f} s for {multi_tokens:.0f} tokens "
+          f"({multi_s / multi_tokens * 1e3:.2f} ms/token); single turn: {single_s:.3f} s "
+          f"for {single_tokens:.0f} tokens ({single_s / single_tokens * 1e3:.2f} ms/token); "
+          f"ratio 3-turn/single per token {per_token:.2f}")
+    assert per_token > 0
