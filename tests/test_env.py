@@ -213,3 +213,17 @@ def test_answers_are_graded_from_agent_text_only():
     _, reward, terminated, _, info = environment.step("<answer>the value printed above</answer>")
     assert terminated and reward == 0.0 and not info["verdict"]["correct"]
     environment.close()
+
+
+def test_a_memory_error_keeps_the_interpreter_state(env):
+    """Only timeout, killed, output_limit and sandbox_error lose the session's state
+    (`STATE_LOST_STATUSES`); a cell's MemoryError is caught in the interpreter, which keeps
+    its variables and does not restart (no restart notice next turn)."""
+    from deeptool_env.sandbox.result import STATE_LOST_STATUSES
+
+    env.reset(seed=0)
+    env.step("<code>kept = 41</code>")
+    _, _, _, _, info = env.step("<code>big = bytearray(2**40)</code>")
+    assert info["tool"]["status"] == "memory" and "memory" not in STATE_LOST_STATUSES
+    obs, *_ = env.step("<code>print(kept + 1)</code>")
+    assert obs == "<output>\n42\n</output>"

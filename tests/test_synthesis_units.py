@@ -19,8 +19,9 @@ from agents.training.synthesis.perturb import (
     task_rng,
     template_thought,
 )
+from agents.training.synthesis.replay import Replayer
 from agents.training.synthesis.teacher import public_url
-from agents.training.synthesis.trajectory import env_plan
+from agents.training.synthesis.trajectory import clean_reference, env_plan, play
 from deeptool_env import protocol
 from deeptool_env.tasks import load_tasks
 
@@ -166,3 +167,25 @@ def test_tool_side_injections_are_planned_on_their_env_turns():
             Injection(0, "extrinsic", ("transient_error",))]
     assert env_plan(plan).to_dict() == {1: ["transient_error"],
                                         3 + 1 + 2: ["tool_timeout", "empty_output"]}
+
+
+def test_a_code_side_anomaly_ending_in_memory_error_is_kept():
+    """A corrupted cell that raises MemoryError leaves the interpreter's state in place
+    (like any error), so its anomaly and recovery are kept; only the statuses that lose the
+    state (`STATE_LOST_STATUSES`: timeout, killed, ...) drop an injection."""
+    task = load_tasks("procedural")[0]
+    turns = [TeacherTurn("code", "Store it.", "x = 41\nprint(x)"),
+             TeacherTurn("answer", "Done.", f"\\boxed{{{task.answer}}}")]
+    corrupted = "x = 41\nbig = bytearray(2**40)\nprint(x)"
+    plan = [Injection(0, "intrinsic", ("wrong_constant",), corrupted,
+                      {"line": 2, "old": "1", "new": "2**40"})]
+    replayer = Replayer(SynthesisConfig(train_data="procedural", max_turns=4))
+    try:
+        clean = play(replayer, task.id, 0, turns, [], None)
+        played = play(replayer, task.id, 0, turns, plan, clean_reference(clean, turns))
+    finally:
+        replayer.close()
+    bad, recovery = played.episode.steps[0], played.episode.steps[1]
+    assert bad.status == "memory" and bad.corrupted == "wrong_constant"
+    assert recovery.role == "recovery" and recovery.observation == "<output>\n41\n</output>"
+    assert played.ok and [i["kind"] for i in played.injections] == ["wrong_constant"]

@@ -12,11 +12,13 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from ..sandbox.result import STATUSES
 from .config import RewardConfig
 from .dataflow import Call, answer_is_computed, contributing, relates_to_problem
 from .values import canonical_values, informative
 
-FAILED = frozenset({"error", "timeout", "memory", "killed", "output_limit", "sandbox_error"})
+#: Real tool statuses of a call that did not run to the end (every status but "ok").
+FAILED = frozenset(STATUSES) - {"ok"}
 
 
 @dataclass(frozen=True)
