@@ -15,17 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from deeptool_env.tasks.names import BENCHMARKS, DISPLAY_NAMES
+
 from .records import SampleRecord
 
-BENCHMARK_ORDER = ("aime24", "aime25", "hmmt_feb_2025", "amc23", "math500", "olympiadbench")
-DISPLAY_NAMES = {
-    "aime24": "AIME24",
-    "aime25": "AIME25",
-    "hmmt_feb_2025": "HMMT25",
-    "amc23": "AMC23",
-    "math500": "MATH-500",
-    "olympiadbench": "OlympiadBench",
-}
+BENCHMARK_ORDER = tuple(BENCHMARKS)  # the paper's order (deeptool_env.tasks.names)
 
 Equivalent = Callable[[str, str], bool]
 

@@ -18,13 +18,13 @@ import gymnasium as gym
 
 import deeptool_env
 from agents import Agent
-from deeptool_env.tasks import canonical_name, load_tasks
+from deeptool_env.tasks import BENCHMARKS, canonical_name, load_tasks
 
 from .episodes import WorkItem, play_episodes
 from .progress import Progress
 from .records import RUN_FILE, SampleRecord, SampleWriter, read_samples, write_json_atomic
 
-SIX_BENCHMARKS = ("aime24", "aime25", "hmmt25", "amc23", "math500", "olympiadbench")
+SIX_BENCHMARKS = tuple(BENCHMARKS)  # the six, in the paper's order (deeptool_env.tasks.names)
 # Settings that must match for a rerun to resume into the same results directory.
 RESUME_KEYS = ("benchmarks", "k", "max_turns", "max_episode_tokens", "perturbation",
                "limit", "seed", "temperature", "top_p", "max_new_tokens", "model", "agent")

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import gymnasium as gym
 
+from .tasks.names import BENCHMARKS, DISPLAY_NAMES
+
 ENTRY_POINT = "deeptool_env.env:DeepToolMathEnv"
 
+#: Gymnasium id -> benchmark name, one per benchmark (`DeepTool-AIME24-v0`, ...).
 BENCHMARK_IDS: dict[str, str] = {
-    "DeepTool-AIME24-v0": "aime24",
-    "DeepTool-AIME25-v0": "aime25",
-    "DeepTool-HMMT25-v0": "hmmt_feb_2025",
-    "DeepTool-AMC23-v0": "amc23",
-    "DeepTool-MATH500-v0": "math500",
-    "DeepTool-OlympiadBench-v0": "olympiadbench",
-}
+    f"DeepTool-{DISPLAY_NAMES[name].replace('-', '')}-v0": name for name in BENCHMARKS}
 
 
 def register_envs() -> None:

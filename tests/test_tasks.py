@@ -414,3 +414,20 @@ def test_pinned_hashes_match_the_shared_data(data_dir: Path) -> None:
 
     for name in BENCHMARKS:
         assert load_tasks(name, data_dir=data_dir).content_hash == BENCHMARK_SHA256[name]
+
+
+def test_the_six_benchmarks_are_named_in_one_place():
+    """Sizes, hashes, paper names, Gymnasium ids and the harness's default list all follow
+    `deeptool_env.tasks.names.BENCHMARKS`."""
+    from benchmarks import SIX_BENCHMARKS
+    from benchmarks.metrics import BENCHMARK_ORDER, display_name
+    from deeptool_env.registration import BENCHMARK_IDS
+    from deeptool_env.tasks import BENCHMARK_SHA256, BENCHMARKS, DISPLAY_NAMES, canonical_name
+
+    assert len(BENCHMARKS) == 6
+    assert list(BENCHMARK_SHA256) == list(DISPLAY_NAMES) == list(BENCHMARKS)
+    assert BENCHMARK_ORDER == SIX_BENCHMARKS == tuple(BENCHMARKS)
+    assert list(BENCHMARK_IDS.values()) == list(BENCHMARKS)
+    for env_id, name in BENCHMARK_IDS.items():
+        assert env_id == f"DeepTool-{display_name(name).replace('-', '')}-v0"
+        assert canonical_name(display_name(name)) == name  # the paper's name is an alias

@@ -16,7 +16,14 @@ from .errors import (
 )
 from .hub import HUB_SOURCES, HubSource, load_hub, map_rows, taskset_from_rows
 from .jsonl import DATA_DIR_ENV, find_benchmark_file, load_benchmark, read_jsonl
-from .names import BENCHMARK_SHA256, BENCHMARKS, TRAIN_SETS, canonical_name, list_benchmarks
+from .names import (
+    BENCHMARK_SHA256,
+    BENCHMARKS,
+    DISPLAY_NAMES,
+    TRAIN_SETS,
+    canonical_name,
+    list_benchmarks,
+)
 from .procedural import FAMILIES, ProceduralTaskSet
 from .registry import DEFAULT_SPEC, load_tasks
 from .task import Task
@@ -30,6 +37,7 @@ __all__ = [
     "BENCHMARK_SHA256",
     "DATA_DIR_ENV",
     "DEFAULT_SPEC",
+    "DISPLAY_NAMES",
     "FAMILIES",
     "HUB_SOURCES",
     "HubSource",

@@ -16,6 +16,17 @@ BENCHMARKS: dict[str, int] = {
     "olympiadbench": 675,
 }
 
+#: The name each benchmark has in the paper and on reports (and, without "-", in its
+#: Gymnasium id: `DeepTool-AIME24-v0`, ..., `DeepTool-MATH500-v0`).
+DISPLAY_NAMES: dict[str, str] = {
+    "aime24": "AIME24",
+    "aime25": "AIME25",
+    "hmmt_feb_2025": "HMMT25",
+    "amc23": "AMC23",
+    "math500": "MATH-500",
+    "olympiadbench": "OlympiadBench",
+}
+
 #: sha256 of each benchmark's normalised JSONL file (see shared data SOURCES.md): results
 #: can only be compared when they were computed on exactly these files.
 BENCHMARK_SHA256: dict[str, str] = {
