@@ -7,7 +7,6 @@ holds the settings. Running again with the same `out` skips the samples already 
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -18,6 +17,7 @@ import gymnasium as gym
 
 import deeptool_env
 from agents import Agent
+from deeptool_env.seeding import derived_seed
 from deeptool_env.tasks import BENCHMARKS, canonical_name, load_tasks
 
 from .episodes import WorkItem, play_episodes
@@ -83,8 +83,7 @@ class RunResult:
 
 
 def _sample_seed(base: int, benchmark: str, index: int, sample: int) -> int:
-    digest = hashlib.sha256(f"{base}|{benchmark}|{index}|{sample}".encode()).digest()
-    return int.from_bytes(digest[:6], "big")
+    return derived_seed(base, benchmark, index, sample, nbytes=6)
 
 
 def _settings(config: RunConfig, tasksets: dict[str, Any]) -> dict[str, Any]:

@@ -13,8 +13,8 @@ import time
 import pytest
 import torch
 
+from agents.rollout.on_ray import RayRollouts, split, trained_tensors
 from agents.training.grpo.config import GRPOConfig
-from agents.training.grpo.ray_rollout import RayRollouts, split, trained_tensors
 from agents.training.grpo.trainer import GRPOTrainer
 
 os.environ["HF_HUB_OFFLINE"] = "1"

@@ -7,7 +7,7 @@ import gymnasium as gym
 import pytest
 
 from agents.prompt import observation_message
-from agents.training.grpo.rollout import rollout_episode, tokenize_conversation
+from agents.rollout import rollout_episode, tokenize_conversation
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,7 @@ import gymnasium as gym
 import pytest
 import torch
 
-from agents.training.grpo.rollout import rollout_episode
-from agents.training.grpo.vector_rollout import rollout_vector
+from agents.rollout import rollout_episode, rollout_vector
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 torch.set_num_threads(1)
@@ -114,7 +113,7 @@ def test_vllm_engines_are_colocated_per_rank_on_gpus(monkeypatch):
     """Under torchrun on GPUs each rank's engine gets its own device and the
     external-launcher executor; on CPU, or in one process, the kwargs are the user's."""
     from agents.training.grpo.config import GRPOConfig
-    from agents.training.grpo.rollouts import vllm_engine_kwargs
+    from agents.rollout.in_process import vllm_engine_kwargs
 
     devices: list[int] = []
     monkeypatch.setattr(torch.cuda, "set_device", devices.append)

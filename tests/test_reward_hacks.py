@@ -183,7 +183,7 @@ def test_evaluate_keeps_audit_data_in_records_and_away_from_the_agent(tmp_path: 
 def test_grpo_rollouts_never_show_the_policy_the_clean_output(tiny):
     from transformers import AutoTokenizer
 
-    from agents.training.grpo.rollout import rollout_episode
+    from agents.rollout import rollout_episode
 
     tokenizer = AutoTokenizer.from_pretrained(tiny)
     env = gym.make("DeepTool-Math-v0", tasks="procedural:nth_prime",

@@ -145,23 +145,20 @@ def test_cli_trains_and_reports(tiny, trajectory_file, tmp_path, capsys):
 
 def greedy_accuracy(model, tokenizer, seeds: list[int]) -> float:
     """Share of held-out nth-prime episodes the policy solves with greedy decoding."""
-    import threading
-    from functools import partial
-
     from agents.generation import HFGenerator, Sampling
+    from agents.rollout import Batched, TokenEpisode, play_in_order
+    from agents.rollout.in_process import env_options
     from agents.training.grpo.config import GRPOConfig
-    from agents.training.grpo.generation import EpisodeBatcher, make_env
-    from agents.training.grpo.rollout import rollout_episode
 
     config = GRPOConfig(max_turns=3, max_tokens_per_turn=64)
-    lock = threading.Lock()
-    envs = [make_env(config, tokenizer, "procedural:nth_prime", lock) for _ in seeds]
-    generator, greedy = HFGenerator(model, tokenizer), Sampling(max_new_tokens=64,
-                                                                temperature=0)
-    played = EpisodeBatcher(lambda contexts: [
-        g.ids for g in generator.generate(contexts, greedy)]).run(
-        [partial(rollout_episode, env, tokenizer, seed=s) for env, s in zip(envs, seeds,
-                                                                            strict=True)])
+    envs = [gym.make(config.env, **env_options(config, tokenizer, "procedural:nth_prime"))
+            for _ in seeds]
+    generator, greedy = HFGenerator(model, tokenizer), Sampling(64, temperature=0)
+    backend = Batched(lambda requests: [g.ids for g in generator.generate(
+        [r.prompt for r in requests], greedy)])
+    played = play_in_order([TokenEpisode(env, tokenizer, seed=s)
+                            for env, s in zip(envs, seeds, strict=True)],
+                           backend, concurrency=len(seeds))
     for env in envs:
         env.close()
     return sum(t.outcome for t in played) / len(played)

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from agents.training.grpo.rollout import tokenize_conversation
+from agents.rollout import tokenize_conversation
 from agents.training.synthesis import SettingsMismatchError, SynthesisConfig, synthesize
 from agents.training.synthesis import cli as synth_cli
 from deeptool_env import protocol, sandbox

@@ -1,11 +1,11 @@
 """GRPO rollouts spread over Ray workers (`GRPOConfig.rollout_workers > 0`).
 
 `RayRollouts` spreads the (task index, seed) jobs of a step over Ray actors, each a
-`RolloutWorker` with its own copy of the policy, envs and generator (a `Rollouts`): the
-jobs are cut into contiguous chunks, one per worker, and the results
-come back in job order. Each chunk samples from a torch seed derived from its first job,
-so a seeded run repeats for a given worker count, and a resumed run too (the job seeds
-come from the checkpointed task RNG).
+`RolloutWorker` with its own copy of the policy, envs and generator (a `Rollouts`, so
+each worker runs the same rollout loop): the jobs are cut into contiguous chunks, one per
+worker, and the results come back in job order. Sampling seeds are per request, derived
+from the job seeds, so a seeded run repeats whatever the worker count, and a resumed run
+too (the job seeds come from the checkpointed task RNG).
 
 Weights: the workers are built from the trainer's own model (config, generation config,
 LoRA config and state dict shipped once through the object store), so a model object
@@ -18,14 +18,13 @@ refuses to play with another version than the trainer's.
 from __future__ import annotations
 
 import copy
-import random
 import warnings
 from typing import Any
 
 import torch
 
-from .rollout import TokenTrajectory
-from .rollouts import EnvPools, Job, Rollouts
+from .in_process import EnvPools, Job, Rollouts
+from .token_trajectory import TokenTrajectory
 
 
 def trained_tensors(model: Any) -> dict[str, torch.Tensor]:
@@ -89,10 +88,6 @@ class RolloutWorker:
         if version != self.version:
             raise RuntimeError(f"rollout worker has weights version {self.version}, "
                                f"the trainer {version}: refusing to play with stale weights")
-        seed = jobs[0][1]
-        torch.manual_seed(seed)
-        if isinstance(getattr(self.rollouts.generator, "_rng", None), random.Random):
-            self.rollouts.generator._rng.seed(seed)  # vLLM's per-request sampling seeds
         return self.rollouts.play(pool, jobs)
 
     def weights(self, names: list[str] | None = None) -> dict[str, torch.Tensor]:

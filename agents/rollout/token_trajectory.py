@@ -1,4 +1,4 @@
-"""Token-in/token-out rollouts: one multi-turn episode as the exact token ids trained on.
+"""Token-in/token-out bookkeeping: one multi-turn episode as the exact token ids trained on.
 
 The ids the policy generated are kept as they are (never decoded and re-encoded), and the
 env's observations are appended as the chat template's own text for the next turn, so the
@@ -9,15 +9,8 @@ belongs to, so turn advantages can be assigned to the tokens of their own turn.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-import gymnasium as gym
-
-from agents.prompt import observation_message
-
-GenerateIds = Callable[[list[int]], list[int]]
 
 
 class TemplateDriftError(RuntimeError):
@@ -77,31 +70,6 @@ def continue_after(trajectory: TokenTrajectory, tokenizer: Any, rendered: str, a
     return full
 
 
-def rollout_episode(env: gym.Env, tokenizer: Any, generate_ids: GenerateIds, *,
-                    seed: int | None = None, options: dict[str, Any] | None = None
-                    ) -> TokenTrajectory:
-    """Play one episode; `generate_ids(context_ids) -> new_ids` is the policy."""
-    _, info = env.reset(seed=seed, options=options)
-    messages = [dict(m) for m in info["messages"]]
-    trajectory, rendered = start(tokenizer, messages)
-    turn, done = 0, False
-    while not done:
-        new_ids = list(generate_ids(list(trajectory.ids)))
-        trajectory.extend(new_ids, generated=True, turn=turn)
-        action = tokenizer.decode(new_ids, skip_special_tokens=True)
-        trajectory.actions.append(action)
-        observation, _, terminated, truncated, info = env.step(action)
-        done = terminated or truncated
-        if done:
-            break
-        messages += [{"role": "assistant", "content": action},
-                     observation_message(observation)]
-        rendered = continue_after(trajectory, tokenizer, rendered, action, new_ids, messages,
-                                  turn)
-        turn += 1
-    return finish(trajectory, info)
-
-
 def finish(trajectory: TokenTrajectory, info: dict[str, Any]) -> TokenTrajectory:
     """Fill in the episode's outcome and per-turn process rewards from its last `info`."""
     terms = info.get("turn_reward_terms") or []
@@ -112,7 +80,7 @@ def finish(trajectory: TokenTrajectory, info: dict[str, Any]) -> TokenTrajectory
 
 
 def tokenize_conversation(tokenizer: Any, messages: list[dict[str, str]]) -> TokenTrajectory:
-    """A recorded episode as the ids `rollout_episode` would have produced for it.
+    """A recorded episode as the ids `agents.rollout.rollout_episode` would have made.
 
     `messages` are the prompt messages, then assistant turns each followed by its
     observation message (the last assistant turn may have none). Assistant turns get

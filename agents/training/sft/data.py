@@ -3,7 +3,7 @@
 One trajectory per line, `{"messages": [{"role": ..., "content": ...}, ...], ...}`:
 prompt messages (system, user), then assistant turns, each followed by its observation
 message except possibly the last. Other keys (provenance, grades) are kept but unused.
-Tokenisation is `agents.grpo.rollout.tokenize_conversation`, the very sequence and loss
+Tokenisation is `agents.rollout.tokenize_conversation`, the very sequence and loss
 mask a GRPO rollout of the same turns produces: the cold start trains the policy on the
 same inputs it later meets in RL, and tool output is never a training target.
 """
@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..grpo.rollout import TemplateDriftError, TokenTrajectory, tokenize_conversation
+from agents.rollout import TemplateDriftError, TokenTrajectory, tokenize_conversation
 
 ROLES = ("system", "user", "assistant", "tool")
 
