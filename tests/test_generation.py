@@ -184,3 +184,22 @@ def test_vllm_generator_follows_the_same_rule_and_seeds(tiny):
         assert (g.ids[-1] == tokenizer.eos_token_id) == (g.finish == "eos")
         expected = teacher_forced(model, prompt, g.ids, 0.8)
         assert torch.allclose(torch.tensor(g.logprobs), expected, atol=1e-3)
+
+
+def test_a_next_turn_reuses_the_cached_prefix_and_samples_the_same(tiny):
+    model, tokenizer = tiny
+    cached, plain = HFGenerator(model, tokenizer), HFGenerator(model, tokenizer,
+                                                               prefix_cache_mb=0)
+    batch = prompts(tokenizer, 3)
+    first = cached.generate(batch, SAMPLED, seeds=[1, 2, 3])
+    assert len(cached.prefix.entries) == 3
+    observation = tokenizer.encode("<output>\n7\n</output>", add_special_tokens=False)
+    turn2 = [p + g.ids + observation for p, g in zip(batch, first, strict=True)]
+    assert cached.prefix.longest(turn2[0])[0] == len(batch[0]) + len(first[0].ids) - 1
+    for new, old in zip(cached.generate(turn2, SAMPLED, seeds=[4, 5, 6]),
+                        plain.generate(turn2, SAMPLED, seeds=[4, 5, 6]), strict=True):
+        assert same(new, old)
+    with torch.no_grad():  # an in-place weight change (as an optimiser step) ...
+        next(model.parameters()).mul_(1.0)
+    cached.generate(batch[:1], SAMPLED, seeds=[1])
+    assert len(cached.prefix.entries) == 1  # ... drops the stale entries

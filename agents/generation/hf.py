@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .base import Finish, Generated, Sampling
+from .prefix_cache import PrefixCache
 from .stops import StopScanner, eos_ids
 
 # `generate_kwargs` the loop honours, as transformers logits processors (applied to each
@@ -53,6 +54,10 @@ class HFGenerator:
         model, tokenizer: the causal LM and its tokenizer.
         batch_size: prompts decoded together (sorted by length first); bounds memory.
         generate_kwargs: logits processors by their `generate` names (`SUPPORTED_KWARGS`).
+        prefix_cache_mb: memory for the KV states of earlier sequences (`PrefixCache`):
+            a prompt extending one (an episode's next turn) or sharing its start (the
+            system prompt) prefills only the rest; 0 turns it off. Dropped whenever the
+            model's weights change.
 
     Log-probabilities are those of the temperature-scaled full softmax (temperature 1 when
     greedy), after `generate_kwargs` processors: the distribution the GRPO loss uses. With
@@ -62,7 +67,8 @@ class HFGenerator:
     """
 
     def __init__(self, model: Any, tokenizer: Any, *, batch_size: int = 8,
-                 generate_kwargs: dict[str, Any] | None = None) -> None:
+                 generate_kwargs: dict[str, Any] | None = None,
+                 prefix_cache_mb: float = 256) -> None:
         if batch_size <= 0:
             raise ValueError("batch_size must be positive")
         self.model, self.tokenizer, self.batch_size = model, tokenizer, batch_size
@@ -70,6 +76,7 @@ class HFGenerator:
         pad = tokenizer.pad_token_id
         self.pad_id = pad if pad is not None else (self.eos[0] if self.eos else 0)
         self.processors = logits_processors(dict(generate_kwargs or {}), self.eos)
+        self.prefix = PrefixCache(int(prefix_cache_mb * 2**20)) if prefix_cache_mb else None
 
     def generate(self, prompts: Sequence[Sequence[int]], sampling: Sampling,
                  seeds: Sequence[int | None] | None = None) -> list[Generated]:
@@ -79,6 +86,8 @@ class HFGenerator:
         seeds = list(seeds) if seeds is not None else [None] * len(prompts)
         if len(seeds) != len(prompts):
             raise ValueError(f"{len(seeds)} seeds for {len(prompts)} prompts")
+        if self.prefix is not None:  # in-place updates bump every tensor's version
+            self.prefix.check_version(sum(p._version for p in self.model.parameters()))
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
         results: dict[int, Generated] = {}
         for start in range(0, len(order), self.batch_size):
@@ -105,25 +114,64 @@ class HFGenerator:
         """(last-position logits, KV cache, attention mask, position ids) of the batch.
 
         Identical prompts (a GRPO group's samples) are run once and their cache rows
-        repeated, so a group of G costs one prompt's prefill."""
+        repeated, so a group of G costs one prompt's prefill; a prompt's prefix held by
+        the `PrefixCache` is loaded (left-padded) instead of recomputed, and only the
+        rest runs (left-padded after it; the mask's holes are padding)."""
         import torch
         from transformers import DynamicCache
 
         unique: dict[tuple[int, ...], int] = {}
         slots = [unique.setdefault(tuple(p), len(unique)) for p in prompts]
-        width = max(len(p) for p in unique)
-        ids = torch.tensor([[self.pad_id] * (width - len(p)) + list(p) for p in unique],
+        cache = DynamicCache(config=self.model.config)
+        reused = self._load_prefixes(list(unique), cache, device)
+        rests = [p[n:] for p, n in zip(unique, reused, strict=True)]
+        held, width = max(reused), max(len(r) for r in rests)
+        ids = torch.tensor([[self.pad_id] * (width - len(r)) + list(r) for r in rests],
                            device=device)
-        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in unique],
+        mask = torch.tensor([[0] * (held - n) + [1] * n + [0] * (width - len(r))
+                             + [1] * len(r) for n, r in zip(reused, rests, strict=True)],
                             device=device)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        cache = DynamicCache(config=self.model.config)
-        logits = self._forward(ids, mask, positions, cache)
+        logits = self._forward(ids, mask, positions[:, held:], cache)
         if len(unique) < len(prompts):
             index = torch.tensor(slots, device=device)
             cache.batch_select_indices(index)
             logits, mask, positions = logits[index], mask[index], positions[index]
         return logits, cache, mask, positions[:, -1:]
+
+    def _load_prefixes(self, prompts: list[tuple[int, ...]], cache: Any,
+                       device: Any) -> list[int]:
+        """Fill `cache` with the longest cached prefix of each prompt (left-padded to
+        the longest); returns how many tokens of each prompt it holds."""
+        from transformers.cache_utils import DynamicLayer
+
+        if self.prefix is None or any(type(layer) is not DynamicLayer
+                                      for layer in cache.layers):
+            return [0] * len(prompts)
+        found = [self.prefix.longest(p) for p in prompts]
+        held = max(n for n, _ in found)
+        if held == 0:
+            return [0] * len(prompts)
+        for layer, state in enumerate(cache.layers):
+            padded = []
+            for part in (0, 1):
+                sample = next(e for n, e in found if n).kv[layer][part]
+                heads, _, dim = sample.shape
+                block = sample.new_zeros((len(prompts), heads, held, dim))
+                for row, (n, entry) in enumerate(found):
+                    if n:
+                        block[row, :, held - n:] = entry.kv[layer][part][:, :n]
+                padded.append(block.to(device))
+            state.update(*padded)
+        return [n for n, _ in found]
+
+    def _remember(self, ids: list[int], cache: Any, row: int, mask: Any) -> None:
+        """Keep a finished row's KV state (over `ids`, its unpadded positions)."""
+        if self.prefix is None:
+            return
+        valid = mask[row].bool()
+        self.prefix.store(ids, [(layer.keys[row][:, valid], layer.values[row][:, valid])
+                                for layer in cache.layers])
 
     def _forward(self, ids: Any, mask: Any, positions: Any, cache: Any) -> Any:
         return self.model(input_ids=ids, attention_mask=mask, position_ids=positions,
@@ -154,11 +202,12 @@ class HFGenerator:
                     out[row].append(token)
                     logprobs[row].append(chosen[j])
                     ended = scanner.finish(out[row])
-                    if ended is None:
+                    if ended is None and step + 1 < sampling.max_new_tokens:
                         keep.append(j)
                     else:
-                        finish[row] = ended
-                if not keep or step + 1 == sampling.max_new_tokens:
+                        finish[row] = ended or "length"
+                        self._remember(prompts[row] + out[row][:-1], cache, j, mask)
+                if not keep:
                     break
                 if len(keep) < len(live):
                     index = torch.tensor(keep, device=device)
