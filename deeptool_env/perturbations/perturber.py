@@ -1,6 +1,7 @@
 """`Perturber`: decides, per code turn, whether and how to perturb, from the episode's seed.
 
-Every random choice comes from a `random.Random` seeded with sha256(seed, turn, purpose),
+Every random choice comes from a `random.Random` derived from (seed, turn, purpose)
+(`deeptool_env.seeding`),
 so an episode's perturbations depend only on the seed, the turn numbers and the code and
 outputs passed in, never on `hash()` or on other episodes. Per code turn the env calls
 `before_run` (may change the code: intrinsic kinds) and then `after_run` (may change what is
@@ -19,10 +20,10 @@ are tried in the listed order, whatever the rate and the cap (see `plan.py`).
 
 from __future__ import annotations
 
-import hashlib
 import random
 from typing import Any
 
+from ..seeding import derived_rng
 from .base import Context, PerturbationEvent, ToolOutput
 from .config import KIND_SPECS, PerturbationConfig, resolve_perturbation
 from .extrinsic import deliver_withheld
@@ -91,8 +92,7 @@ class Perturber:
         self._to_try: list[str] = []
 
     def _rng(self, turn: int, purpose: str) -> random.Random:
-        key = f"deeptool-perturbation|{self.seed}|{turn}|{purpose}".encode()
-        return random.Random(int.from_bytes(hashlib.sha256(key).digest()[:8], "big"))
+        return derived_rng("deeptool-perturbation", self.seed, turn, purpose)
 
     def _draw_kinds(self, turn: int) -> list[str]:
         """The kinds to try this turn, in order (empty: not perturbed)."""

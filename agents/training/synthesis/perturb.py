@@ -15,13 +15,13 @@ always perturbed the same way. The code corruptions are the env's own intrinsic 
 
 from __future__ import annotations
 
-import hashlib
 import random
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from deeptool_env.perturbations import KIND_SPECS, Context
+from deeptool_env.seeding import derived_rng
 
 from .config import SynthesisConfig
 from .parse import TeacherTurn
@@ -29,8 +29,7 @@ from .parse import TeacherTurn
 
 def task_rng(seed: int, task_id: str, purpose: str) -> random.Random:
     """A `random.Random` that depends only on (seed, task id, purpose)."""
-    key = f"deeptool-synthesis|{seed}|{task_id}|{purpose}".encode()
-    return random.Random(int.from_bytes(hashlib.sha256(key).digest()[:8], "big"))
+    return derived_rng("deeptool-synthesis", seed, task_id, purpose)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from ...seeding import derived_rng
 from ..errors import UnknownTaskSourceError
 from ..task import Task
 from ..taskset import TaskSet
@@ -26,9 +27,8 @@ _ID = re.compile(r"procedural-([a-z0-9_]+)-(\d+)-(\d+)(?:-d(\d))?")
 
 def task_rng(family: str, seed: int, index: int, difficulty: int | None) -> random.Random:
     """The generator of one task, derived by sha256 so it is the same on every machine/run."""
-    level = difficulty or "mixed"
-    key = f"deeptool-procedural:v{GENERATOR_VERSION}:{family}:{seed}:{index}:{level}"
-    return random.Random(int.from_bytes(hashlib.sha256(key.encode()).digest()[:16], "big"))
+    return derived_rng("deeptool-procedural", f"v{GENERATOR_VERSION}", family, seed, index,
+                       difficulty or "mixed", sep=":", nbytes=16)
 
 
 def task_id(family: str, seed: int, index: int, difficulty: int | None = None) -> str:
