@@ -4,8 +4,8 @@ Adapters are imported lazily (`agents.openai_agent`, `agents.hf_agent`,
 `agents.vllm_agent`) so that `import agents` needs neither httpx, torch nor vLLM.
 """
 
-from .base import Agent, ChatAgent, Generation, Usage
+from .base import Agent, AgentProtocol, ChatAgent, Generation, Usage
 from .prompt import complete_action, observation_message
 
-__all__ = ["Agent", "ChatAgent", "Generation", "Usage", "complete_action",
+__all__ = ["Agent", "AgentProtocol", "ChatAgent", "Generation", "Usage", "complete_action",
            "observation_message"]

@@ -1,7 +1,9 @@
 """The agent interface: what anything that plays `DeepTool-Math-v0` implements.
 
-Two levels:
+Two levels, and the protocol beneath them:
 
+- `AgentProtocol`: the two methods anything that plays needs, `reset` and `act`; an object
+  with them plays in the harness whether or not it subclasses `Agent`.
 - `Agent`: `reset(observation, info)` at the start of an episode, then `act(observation,
   info) -> str` for every turn; `act_batch` plays many episodes at once (default: one by
   one). Any custom agent implements this.
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from .prompt import complete_action, observation_message
 
@@ -44,6 +46,18 @@ class Usage:
         self.prompt_tokens += generation.prompt_tokens or 0
         self.completion_tokens += generation.completion_tokens or 0
         self.generations += 1
+
+
+@runtime_checkable
+class AgentProtocol(Protocol):
+    """What playing an episode needs: `reset` when it starts, `act` for every turn. `Agent`
+    (the base class with batching, usage and close) is one way to have them."""
+
+    def reset(self, observation: str, info: dict[str, Any]) -> None:
+        """A new episode starts with `observation` (the prompt)."""
+
+    def act(self, observation: str, info: dict[str, Any]) -> str:
+        """The next assistant turn, given the latest observation."""
 
 
 class Agent(ABC):

@@ -4,53 +4,44 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
+
+from deeptool_env.settings_cli import USAGE, add_options, settings_or_exit
+
+from .runner import RunConfig
 
 EPILOG = """examples:
   deeptool-bench run --agent hf --limit 2 --k 1 --max-new-tokens 256 --out results/demo
       the embedded SmolLM2-135M (no download; weak at maths) on 2 problems of each
       benchmark, or on generated problems when no data directory is set
   deeptool-bench run --agent openai --model Qwen/Qwen2.5-7B-Instruct \\
-      --base-url http://127.0.0.1:8000/v1 --k 8 --out results/qwen7b
+      --base-url http://127.0.0.1:8000/v1 --k 8 --concurrency 16 --out results/qwen7b
       any OpenAI-compatible server (vllm serve, SGLang, llama.cpp); the six benchmarks
-  deeptool-bench run --agent mypkg.agents:MyAgent --benchmarks aime24 --k 4 --out r/
+  deeptool-bench run --agent mypkg.agents:MyAgent --benchmarks aime24 --k 4 --out r/ \\
+      --agent-options '{temperature: 0.2}'
   deeptool-bench report results/qwen7b [--compare results/qwen7b-perturbed]
 
-A rerun with the same --out resumes: finished samples are kept and never redone.
-Benchmark data is read from --data-dir or $DEEPTOOL_DATA_DIR.
+Every option is a field of benchmarks.RunConfig (`--config run.yaml` reads them from YAML;
+options override it); values are YAML scalars (`--limit null`, `--env-options '{reward:
+outcome}'`). A rerun with the same --out resumes: finished samples are kept and never
+redone. Benchmark data is read from --data-dir or $DEEPTOOL_DATA_DIR; the openai agent
+reads $DEEPTOOL_OPENAI_{BASE_URL,API_KEY,MODEL,TIMEOUT_S,MAX_RETRIES,CONCURRENCY} for what
+the options leave unset.
 """
 
 
-def _benchmarks(spec: str, data_dir: str | None) -> tuple[str, ...]:
-    """`auto` is the six benchmarks when their data can be found, else generated problems."""
-    import os
-
-    from .runner import SIX_BENCHMARKS
-
-    if spec != "auto":
-        return tuple(b.strip() for b in spec.split(",") if b.strip())
-    if data_dir or os.environ.get("DEEPTOOL_DATA_DIR"):
-        return SIX_BENCHMARKS
-    return ("procedural",)
-
-
 def _run(args: argparse.Namespace) -> int:
-    from .agent_spec import agent_factory
-    from .runner import RunConfig, evaluate
+    from .agent_spec import DEFAULT_AGENT, agent_factory
+    from .runner import evaluate
 
-    factory = agent_factory(args.agent, model=args.model, temperature=args.temperature,
-                            top_p=args.top_p, max_new_tokens=args.max_new_tokens,
-                            seed=args.seed, base_url=args.base_url)
-    config = RunConfig(
-        out=args.out, benchmarks=_benchmarks(args.benchmarks, args.data_dir),
-        k=args.k, max_turns=args.max_turns, perturbation=args.perturbation, limit=args.limit,
-        seed=args.seed, concurrency=args.concurrency, data_dir=args.data_dir,
-        sandbox=args.sandbox, model=args.model, agent=args.agent,
-        temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens,
-        ray_address=args.ray_address, progress=not args.quiet)
+    config = settings_or_exit(args.command_parser, RunConfig, args)
+    spec = config.agent or DEFAULT_AGENT
+    config = replace(config, agent=spec)
+    factory = agent_factory(spec, config.agent_options, **config.agent_options_for(spec))
     try:
-        result = evaluate(factory if args.ray_address else factory(), config)
+        result = evaluate(factory if config.ray_address else factory(), config)
     except KeyboardInterrupt:
-        print(f"\ninterrupted: finished samples are in {args.out}; rerun to resume",
+        print(f"\ninterrupted: finished samples are in {config.out}; rerun to resume",
               file=sys.stderr)
         return 130
     summary = result.summary()
@@ -77,31 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
                     "AMC23, MATH-500 and OlympiadBench (or generated problems).",
         epilog=EPILOG)
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="evaluate an agent (resumable)",
-                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    run.add_argument("--agent", default="hf", help="openai, hf, vllm, or module:Class")
-    run.add_argument("--model", help="model name/path (hf default: embedded SmolLM2-135M)")
-    run.add_argument("--base-url", help="OpenAI-compatible server URL (openai agent)")
-    run.add_argument("--benchmarks", default="auto",
-                     help="comma-separated names (aime24,aime25,hmmt25,amc23,math500,"
-                          "olympiadbench), 'procedural', or 'auto': the six when a data "
-                          "directory is given or in $DEEPTOOL_DATA_DIR, else 'procedural'")
-    run.add_argument("--k", type=int, default=8, help="samples per problem (avg@k, pass@k)")
-    run.add_argument("--limit", type=int, help="only the first N problems of each benchmark")
-    run.add_argument("--temperature", type=float, default=0.6)
-    run.add_argument("--top-p", type=float, default=0.95)
-    run.add_argument("--max-new-tokens", type=int, default=2048, help="per assistant turn")
-    run.add_argument("--max-turns", type=int, default=8)
-    run.add_argument("--perturbation", default="none",
-                     help="none, light, adversarial (robustness runs)")
-    run.add_argument("--concurrency", type=int, default=8, help="episodes in flight")
-    run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--data-dir", help="benchmark data (default $DEEPTOOL_DATA_DIR)")
-    run.add_argument("--sandbox", default="local", help="local, docker or subprocess")
-    run.add_argument("--ray-address", help="run on a Ray cluster ('local' starts one)")
-    run.add_argument("--out", default="results", help="results directory (resumable)")
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
-    run.set_defaults(func=_run)
+    run = commands.add_parser("run", help="evaluate an agent (resumable)", usage=USAGE,
+                              description="Evaluate an agent on the benchmarks, k samples "
+                                          "a problem, resumable.")
+    add_options(run, RunConfig)
+    run.add_argument("--quiet", dest="progress", action="store_const", const=False,
+                     default=argparse.SUPPRESS, help="no progress bar (--progress false)")
+    run.set_defaults(func=_run, command_parser=run)
     report = commands.add_parser("report", help="write report.md and report.html")
     report.add_argument("results", help="results directory of a run")
     report.add_argument("--out", help="where to write (default: the results directory)")

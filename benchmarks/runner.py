@@ -7,19 +7,32 @@ holds the settings. Running again with the same `out` skips the samples already 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 
 import deeptool_env
-from agents import Agent
+from agents import AgentProtocol
+from deeptool_env import EnvConfig
+from deeptool_env.run_records import require_same_settings
 from deeptool_env.seeding import derived_seed
+from deeptool_env.settings import (
+    NON_NEGATIVE,
+    POSITIVE,
+    Settings,
+    SettingsError,
+    like,
+    reject_unknown,
+    setting,
+)
 from deeptool_env.tasks import BENCHMARKS, canonical_name, load_tasks
 
+from .agent_spec import as_agent
 from .episodes import WorkItem, play_episodes
 from .progress import Progress
 from .records import RUN_FILE, SampleRecord, SampleWriter, read_samples, write_json_atomic
@@ -27,40 +40,90 @@ from .records import RUN_FILE, SampleRecord, SampleWriter, read_samples, write_j
 SIX_BENCHMARKS = tuple(BENCHMARKS)  # the six, in the paper's order (deeptool_env.tasks.names)
 # Settings that must match for a rerun to resume into the same results directory.
 RESUME_KEYS = ("benchmarks", "k", "max_turns", "max_episode_tokens", "perturbation",
-               "limit", "seed", "temperature", "top_p", "max_new_tokens", "model", "agent")
+               "limit", "seed", "temperature", "top_p", "max_new_tokens", "model", "agent",
+               "env_options")
+# The env options RunConfig has fields for (the rest go through `env_options`).
+_ENV_FIELDS = ("tasks", "data_dir", "max_turns", "max_episode_tokens", "perturbation",
+               "sandbox", "tool_timeout_s")
 
 
 @dataclass
-class RunConfig:
-    """What to evaluate and how (the CLI flags of `deeptool-bench run`)."""
+class RunConfig(Settings):
+    """What to evaluate and how: the options of `deeptool-bench run`, and of `evaluate`."""
 
-    out: str = "results"
-    benchmarks: tuple[str, ...] = SIX_BENCHMARKS
-    k: int = 8
-    max_turns: int = 8
-    max_episode_tokens: int = 16384
-    perturbation: str = "none"
-    limit: int | None = None
-    seed: int = 0
-    concurrency: int = 8
-    data_dir: str | None = None
-    sandbox: str = "local"
-    tool_timeout_s: float = 10.0
-    model: str | None = None
-    agent: str = "custom"
-    temperature: float | None = None
-    top_p: float | None = None
-    max_new_tokens: int | None = None
-    ray_address: str | None = None
-    progress: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
+    agent: str | None = setting(
+        None, "`openai`, `hf` (local transformers), `vllm` (offline vLLM) or `module:Class` "
+        "(imported from the working directory: a subclass of agents.Agent or any class with "
+        "reset() and act()); None: `hf` on the command line, the agent object's class for "
+        "`evaluate(agent)`", section="Agent")
+    model: str | None = setting(None, "model name or path (hf default: the embedded "
+                                "SmolLM2-135M; openai default: $DEEPTOOL_OPENAI_MODEL, else "
+                                "the server's first model)")
+    base_url: str | None = setting(None, "OpenAI-compatible server, with /v1 (default "
+                                   "$DEEPTOOL_OPENAI_BASE_URL, $OPENAI_BASE_URL, else "
+                                   "http://127.0.0.1:8000/v1); the key is read from "
+                                   "$DEEPTOOL_OPENAI_API_KEY or $OPENAI_API_KEY")
+    temperature: float | None = setting(None, "sampling temperature (None: the agent's "
+                                        "default, 0.6 for the chat agents)")
+    top_p: float | None = setting(None, "nucleus sampling (None: the agent's default, 0.95)")
+    max_new_tokens: int | None = setting(None, "tokens per assistant turn (None: the agent's "
+                                         "default, 2048)", rule=POSITIVE)
+    request_timeout_s: float | None = setting(None, "openai: socket timeout of one request "
+                                              "(default $DEEPTOOL_OPENAI_TIMEOUT_S, else "
+                                              "600)", rule=POSITIVE)
+    max_retries: int | None = setting(None, "openai: retries of a failed request (default "
+                                      "$DEEPTOOL_OPENAI_MAX_RETRIES, else 4)", rule=NON_NEGATIVE)
+    agent_options: dict[str, Any] = setting(
+        help="any other keyword arguments of the agent's constructor, e.g. `{device: cuda, "
+        "batch_size: 4}` (hf) or `{extra_body: {top_k: 20}}` (openai)", factory=dict)
+    benchmarks: tuple[str, ...] = setting(
+        ("auto",), "comma-separated names (aime24,aime25,hmmt25,amc23,math500,"
+        "olympiadbench), `procedural[:family]`, or `auto`: the six when a data directory "
+        "is given or in $DEEPTOOL_DATA_DIR, else procedural", section="Run")
+    k: int = setting(8, "samples per problem (avg@k, pass@k)", rule=POSITIVE)
+    limit: int | None = setting(None, "only the first N problems of each benchmark (None: "
+                                "all; 50 of a procedural family)", rule=POSITIVE)
+    seed: int = setting(0, "seeds every sample (and the agent's sampling)")
+    concurrency: int | None = setting(None, "episodes in flight (for the openai agent also "
+                                      "requests in flight); None: "
+                                      "$DEEPTOOL_OPENAI_CONCURRENCY for the openai agent, "
+                                      "else 8", rule=POSITIVE)
+    out: str = setting("results", "results directory; a rerun with the same one resumes")
+    ray_address: str | None = setting(None, "run on a Ray cluster (`local` starts one)")
+    progress: bool = setting(True, "show a progress bar")
+    extra: dict[str, Any] = setting(help="free-form notes recorded in run.json",
+                                    factory=dict)
+    max_turns: int = like(EnvConfig, "max_turns", section="Environment (gym.make options)")
+    max_episode_tokens: int = like(EnvConfig, "max_episode_tokens")
+    perturbation: str = like(EnvConfig, "perturbation")
+    data_dir: str | None = like(EnvConfig, "data_dir")
+    sandbox: str = like(EnvConfig, "sandbox")
+    tool_timeout_s: float = like(EnvConfig, "tool_timeout_s")
+    env_options: dict[str, Any] = setting(
+        help="further `gym.make` options, e.g. `{max_output_chars: 4096, reward: outcome}`",
+        factory=dict)
 
     def __post_init__(self) -> None:
-        if self.k < 1 or self.max_turns < 1 or self.concurrency < 1:
-            raise ValueError("k, max_turns and concurrency must be at least 1")
-        if self.limit is not None and self.limit < 1:
-            raise ValueError(f"limit must be at least 1, got {self.limit}")
+        super().__post_init__()
+        if self.concurrency is None:
+            variable = os.environ.get("DEEPTOOL_OPENAI_CONCURRENCY")
+            self.concurrency = int(variable) if variable and self.agent == "openai" else 8
+        if "auto" in self.benchmarks:
+            found = self.data_dir or os.environ.get("DEEPTOOL_DATA_DIR")
+            self.benchmarks = SIX_BENCHMARKS if found else ("procedural",)
         self.benchmarks = tuple(_benchmark_name(b) for b in self.benchmarks)
+        reject_unknown("env option", self.env_options, [f.name for f in fields(EnvConfig)])
+        if own := [name for name in self.env_options if name in _ENV_FIELDS]:
+            raise SettingsError(f"env_options: {own} are options of their own "
+                                f"({', '.join('--' + n.replace('_', '-') for n in own)})")
+        EnvConfig.from_dict(self.env_options)
+
+    def agent_options_for(self, spec: str) -> dict[str, Any]:
+        """The options the harness gives agent `spec` (those it does not take are left out)."""
+        return {"model": self.model, "base_url": self.base_url, "seed": self.seed,
+                "temperature": self.temperature, "top_p": self.top_p,
+                "max_new_tokens": self.max_new_tokens, "concurrency": self.concurrency,
+                "timeout_s": self.request_timeout_s, "max_retries": self.max_retries}
 
 
 def _benchmark_name(name: str) -> str:
@@ -88,6 +151,8 @@ def _sample_seed(base: int, benchmark: str, index: int, sample: int) -> int:
 
 def _settings(config: RunConfig, tasksets: dict[str, Any]) -> dict[str, Any]:
     data = asdict(config)
+    data["agent_options"] = {key: "***" if "key" in key.lower() or "token" in key.lower()
+                             else value for key, value in config.agent_options.items()}
     data["benchmarks"] = list(config.benchmarks)
     data["datasets"] = {name: ts.provenance() for name, ts in tasksets.items()}
     data["package_version"] = deeptool_env.__version__
@@ -100,12 +165,10 @@ def _check_resume(out: Path, settings: dict[str, Any]) -> None:
     path = out / RUN_FILE
     if not path.exists():
         return
-    previous = json.loads(path.read_text())
-    differ = [k for k in RESUME_KEYS if previous.get(k) != settings.get(k)]
-    if differ:
-        changes = ", ".join(f"{k}: {previous.get(k)!r} -> {settings.get(k)!r}" for k in differ)
-        raise ValueError(f"{out} holds a run with other settings ({changes}); use another "
-                         "--out, or the same settings to resume it")
+    previous, defaults = json.loads(path.read_text()), RunConfig.defaults()
+    stored = {key: previous.get(key, defaults[key]) for key in RESUME_KEYS}
+    require_same_settings(stored, settings, keys=RESUME_KEYS, holder=str(out),
+                          fix="use another --out, or the same settings to resume it")
 
 
 def plan(config: RunConfig, tasksets: dict[str, Any], done: set[tuple[str, str, int]]
@@ -122,11 +185,12 @@ def plan(config: RunConfig, tasksets: dict[str, Any], done: set[tuple[str, str, 
     return items
 
 
-def evaluate(agent: Agent | Callable[[], Agent], config: RunConfig | None = None,
-             **overrides: Any) -> RunResult:
-    """Evaluate `agent` (or a factory of agents, needed for `ray_address`) and return the
-    records; finished samples are on disk as they complete."""
-    config = config or RunConfig(**overrides)
+def evaluate(agent: AgentProtocol | Callable[[], AgentProtocol],
+             config: RunConfig | None = None, **overrides: Any) -> RunResult:
+    """Evaluate `agent` (any object with `reset`/`act`, or a factory of agents, needed for
+    `ray_address`) and return the records; finished samples are on disk as they
+    complete."""
+    config = _described(config or RunConfig(**overrides), agent)
     out = Path(config.out)
     tasksets = {name: load_tasks(name, data_dir=config.data_dir,
                                  limit=config.limit or (50 if name.startswith("procedural")
@@ -149,24 +213,42 @@ def evaluate(agent: Agent | Callable[[], Agent], config: RunConfig | None = None
     return RunResult(out, records, settings)
 
 
+def _is_agent(obj: Any) -> bool:
+    """An agent object (with `reset`/`act`), not a factory of them (a class is a factory)."""
+    return not isinstance(obj, type) and isinstance(obj, AgentProtocol)
+
+
+def _described(config: RunConfig, agent: Any) -> RunConfig:
+    """`config` with what the agent object says of itself where the config says nothing:
+    its class as `agent`, its sampling settings."""
+    if not _is_agent(agent):
+        return config
+    changes = {name: getattr(agent, name) for name in ("temperature", "top_p",
+                                                       "max_new_tokens")
+               if getattr(config, name) is None and getattr(agent, name, None) is not None}
+    if config.agent is None:
+        inner = getattr(agent, "inner", agent)
+        changes["agent"] = f"{type(inner).__module__}:{type(inner).__qualname__}"
+    return replace(config, **changes) if changes else config
+
+
 def _env_factory(config: RunConfig, tasksets: dict[str, Any]) -> Callable[[str], gym.Env]:
+    options = {name: getattr(config, name) for name in _ENV_FIELDS if name != "tasks"}
+
     def make(name: str) -> gym.Env:
-        return gym.make("DeepTool-Math-v0", tasks=name, data_dir=config.data_dir,
-                        max_turns=config.max_turns, max_episode_tokens=config.max_episode_tokens,
-                        perturbation=config.perturbation, sandbox=config.sandbox,
-                        tool_timeout_s=config.tool_timeout_s)
+        return gym.make("DeepTool-Math-v0", tasks=name, **options, **config.env_options)
 
     return make
 
 
-def _play(agent: Agent | Callable[[], Agent], config: RunConfig, tasksets: dict[str, Any],
-          todo: list[WorkItem]) -> Iterator[SampleRecord]:
+def _play(agent: AgentProtocol | Callable[[], AgentProtocol], config: RunConfig,
+          tasksets: dict[str, Any], todo: list[WorkItem]) -> Iterator[SampleRecord]:
     if config.ray_address:
         from .distributed import play_on_ray
 
         yield from play_on_ray(agent, config, todo)
         return
-    instance = agent if isinstance(agent, Agent) else agent()
+    instance = as_agent(agent if _is_agent(agent) else agent())
     concurrency = config.concurrency if instance.concurrent_episodes else 1
     yield from play_episodes(todo, instance, _env_factory(config, tasksets),
                              concurrency=concurrency, perturbation=config.perturbation)

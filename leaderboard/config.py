@@ -15,6 +15,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deeptool_env.settings import POSITIVE, Settings, SettingsError, setting
+
 TOKENS_ENV = "DEEPTOOL_LEADERBOARD_TOKENS"
 DB_ENV = "DEEPTOOL_LEADERBOARD_DB"
 DEFAULT_DB = "leaderboard.db"
@@ -22,7 +24,7 @@ MIN_TOKEN_CHARS = 16
 DEFAULT_MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 
 
-class ConfigError(ValueError):
+class ConfigError(SettingsError):
     """A setting that cannot work (bad token file, weak token, unknown database URL)."""
 
 
@@ -99,33 +101,30 @@ def load_tokens(token_file: str | os.PathLike[str] | None = None,
 
 
 @dataclass
-class ServerConfig:
-    """Everything `create_app` needs.
+class ServerConfig(Settings):
+    """Everything `create_app` needs."""
 
-    `max_upload_bytes` bounds a request body (checked while it streams in); `rate_limit`
-    uploads per `rate_window_s` seconds are allowed per token; at most
-    `max_concurrent_uploads` bodies are held in memory at once and at most
-    `max_concurrent_validations` are validated at once (more get 503);
-    `validation_budget_s` bounds one validation, parsing included. `tokenizers` maps model
-    names to the `tokenizer.json` (or model directory) the server counts their tokens with.
-    """
+    settings_label = "leaderboard server option"
+    settings_error = ConfigError
 
-    db_url: str = field(default_factory=database_url)
-    data_dir: str | None = None
-    tokens: Tokens = field(default_factory=Tokens)
-    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
-    rate_limit: int = 30
-    rate_window_s: float = 60.0
-    max_concurrent_uploads: int = 16
-    max_concurrent_validations: int = 2
-    validation_budget_s: float = 300.0
-    tokenizers: dict[str, str] = field(default_factory=dict)
-    title: str = "DeepTool Gym leaderboard"
-
-    def __post_init__(self) -> None:
-        counts = (self.max_upload_bytes, self.rate_limit, self.max_concurrent_uploads,
-                  self.max_concurrent_validations)
-        if min(counts) < 1 or self.rate_window_s <= 0 or self.validation_budget_s <= 0:
-            raise ConfigError("max_upload_bytes, rate_limit, max_concurrent_uploads, "
-                              "max_concurrent_validations, rate_window_s and "
-                              "validation_budget_s must be positive")
+    db_url: str = setting(help="SQLAlchemy URL or SQLite file path (default "
+                          f"${DB_ENV} or `{DEFAULT_DB}`)", factory=database_url)
+    data_dir: str | None = setting(None, "benchmark data the submissions are checked "
+                                   "against (default $DEEPTOOL_DATA_DIR)")
+    tokens: Tokens = setting(help="known upload tokens (see `load_tokens`)", factory=Tokens)
+    max_upload_bytes: int = setting(DEFAULT_MAX_UPLOAD_BYTES, "largest request body, checked "
+                                    "while it streams in", rule=POSITIVE)
+    rate_limit: int = setting(30, "uploads per `rate_window_s` allowed per token",
+                              rule=POSITIVE)
+    rate_window_s: float = setting(60.0, "the window of `rate_limit`, in seconds",
+                                   rule=POSITIVE)
+    max_concurrent_uploads: int = setting(16, "request bodies held in memory at once (more "
+                                          "get 503)", rule=POSITIVE)
+    max_concurrent_validations: int = setting(2, "submissions validated at once (more get "
+                                              "503)", rule=POSITIVE)
+    validation_budget_s: float = setting(300.0, "time limit of one validation, parsing "
+                                         "included", rule=POSITIVE)
+    tokenizers: dict[str, str] = setting(help="model name -> the `tokenizer.json` (or model "
+                                         "directory) the server counts its tokens with",
+                                         factory=dict)
+    title: str = setting("DeepTool Gym leaderboard", "title of the pages")
