@@ -90,6 +90,13 @@ def agent_factory(spec: str, agent_options: dict[str, Any] | None = None,
     return functools.partial(_build, spec, options, dict(agent_options or {}))
 
 
+def factory_for(config: Any) -> functools.partial:
+    """The agent factory of a `RunConfig`: its `agent` (default `hf`) with the options the
+    run gives it (`RunConfig.agent_kwargs`) and the user's `agent_options`."""
+    return agent_factory(config.agent or DEFAULT_AGENT, config.agent_options,
+                         **config.agent_kwargs())
+
+
 class ProtocolAgent(Agent):
     """An `Agent` around an object that only has the protocol's `reset` and `act`; what
     else it has (`act_batch`, `usage`, `end_episode`, `close`, `concurrent_episodes`,

@@ -31,13 +31,12 @@ the options leave unset.
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .agent_spec import DEFAULT_AGENT, agent_factory
+    from .agent_spec import DEFAULT_AGENT, factory_for
     from .runner import evaluate
 
     config = settings_or_exit(args.command_parser, RunConfig, args)
-    spec = config.agent or DEFAULT_AGENT
-    config = replace(config, agent=spec)
-    factory = agent_factory(spec, config.agent_options, **config.agent_options_for(spec))
+    config = replace(config, agent=config.agent or DEFAULT_AGENT)
+    factory = factory_for(config)
     try:
         result = evaluate(factory if config.ray_address else factory(), config)
     except KeyboardInterrupt:

@@ -54,8 +54,8 @@ class RunConfig(Settings):
     agent: str | None = setting(
         None, "`openai`, `hf` (local transformers), `vllm` (offline vLLM) or `module:Class` "
         "(imported from the working directory: a subclass of agents.Agent or any class with "
-        "reset() and act()); None: `hf` on the command line, the agent object's class for "
-        "`evaluate(agent)`", section="Agent")
+        "reset() and act()); None: `hf` on the command line, `custom` for "
+        "`evaluate(agent_object)`", section="Agent")
     model: str | None = setting(None, "model name or path (hf default: the embedded "
                                 "SmolLM2-135M; openai default: $DEEPTOOL_OPENAI_MODEL, else "
                                 "the server's first model)")
@@ -118,8 +118,9 @@ class RunConfig(Settings):
                                 f"({', '.join('--' + n.replace('_', '-') for n in own)})")
         EnvConfig.from_dict(self.env_options)
 
-    def agent_options_for(self, spec: str) -> dict[str, Any]:
-        """The options the harness gives agent `spec` (those it does not take are left out)."""
+    def agent_kwargs(self) -> dict[str, Any]:
+        """The options the run gives its agent (those the agent does not take, or that are
+        None, are left out; see `benchmarks.agent_spec.factory_for`)."""
         return {"model": self.model, "base_url": self.base_url, "seed": self.seed,
                 "temperature": self.temperature, "top_p": self.top_p,
                 "max_new_tokens": self.max_new_tokens, "concurrency": self.concurrency,
@@ -220,15 +221,14 @@ def _is_agent(obj: Any) -> bool:
 
 def _described(config: RunConfig, agent: Any) -> RunConfig:
     """`config` with what the agent object says of itself where the config says nothing:
-    its class as `agent`, its sampling settings."""
+    its sampling settings (and `agent` is "custom": any object may resume the run)."""
     if not _is_agent(agent):
         return config
     changes = {name: getattr(agent, name) for name in ("temperature", "top_p",
                                                        "max_new_tokens")
                if getattr(config, name) is None and getattr(agent, name, None) is not None}
     if config.agent is None:
-        inner = getattr(agent, "inner", agent)
-        changes["agent"] = f"{type(inner).__module__}:{type(inner).__qualname__}"
+        changes["agent"] = "custom"
     return replace(config, **changes) if changes else config
 
 
