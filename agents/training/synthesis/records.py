@@ -7,7 +7,8 @@
 Both JSONL files are append-only, one flushed and fsynced line per problem, so a crash or
 Ctrl-C loses at most the line being written; a torn last line is cut off when the file is
 opened again. A rerun skips every problem already in either file, and refuses to write
-into files made with other settings (`SettingsMismatchError`).
+into files made with other settings (`SettingsMismatchError`). The file handling is
+`deeptool_env.run_records`, shared with the benchmark harness.
 """
 
 from __future__ import annotations
@@ -17,45 +18,23 @@ import os
 from pathlib import Path
 from typing import Any
 
+from deeptool_env.run_records import (
+    JsonlLog,
+    SettingsMismatchError,
+    require_same_settings,
+    write_json_atomic,
+)
+
+__all__ = ["MANIFEST_VERSION", "JsonlLog", "SettingsMismatchError", "SynthesisStore",
+           "sibling"]
+
 MANIFEST_VERSION = 1
-
-
-class SettingsMismatchError(ValueError):
-    """The output already holds a run made with other settings."""
 
 
 def sibling(out: str | os.PathLike[str], suffix: str) -> Path:
     """`data/x.jsonl` -> `data/x<suffix>`."""
     path = Path(out)
     return path.with_name(path.name[:-len(".jsonl")] + suffix)
-
-
-class JsonlLog:
-    """An append-only JSONL file: fsynced lines, torn tail repaired on open."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists() and path.stat().st_size:
-            with open(path, "rb+") as handle:
-                data = handle.read()
-                if not data.endswith(b"\n"):  # the process died mid-write
-                    handle.truncate(data.rfind(b"\n") + 1)
-        self._handle = open(path, "a", encoding="utf-8")
-
-    def read(self) -> list[dict[str, Any]]:
-        """Every complete line (also usable while appending)."""
-        with open(self.path, encoding="utf-8") as handle:
-            return [json.loads(line) for line in handle if line.endswith("\n") and line.strip()]
-
-    def append(self, record: dict[str, Any]) -> None:
-        self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-
-    def close(self) -> None:
-        if not self._handle.closed:
-            self._handle.close()
 
 
 class SynthesisStore:
@@ -67,23 +46,17 @@ class SynthesisStore:
         self.kept = JsonlLog(Path(out))
         self.rejects = JsonlLog(sibling(out, ".rejects.jsonl"))
         if not self.manifest_path.exists():
-            tmp = self.manifest_path.with_suffix(".json.tmp")
-            tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
-            os.replace(tmp, self.manifest_path)
+            write_json_atomic(self.manifest_path, manifest)
 
     def _check_manifest(self, manifest: dict[str, Any]) -> None:
         if not self.manifest_path.exists():
             return
         stored = json.loads(self.manifest_path.read_text())
-        old, new = stored.get("settings", {}), manifest["settings"]
-        differ = sorted(key for key in {*old, *new} if old.get(key) != new.get(key))
-        if differ:
-            changes = "; ".join(f"{key}: {old.get(key)!r} -> {new.get(key)!r}"
-                                for key in differ)
-            raise SettingsMismatchError(
-                f"{self.manifest_path.parent} already holds a synthesis run with other "
-                f"settings ({changes}). Use another --out, or the stored settings to resume "
-                f"(see {self.manifest_path}).")
+        require_same_settings(
+            stored.get("settings", {}), manifest["settings"],
+            holder=f"{self.manifest_path.parent} (a synthesis output)",
+            fix=f"use another --out, or the stored settings to resume (see "
+                f"{self.manifest_path})")
 
     def done(self) -> tuple[set[str], int, int]:
         """Task ids already decided, and how many were kept / rejected."""
