@@ -4,7 +4,9 @@
 `ThreadingHTTPServer` in a background thread. Each request takes the next queued `Reply`
 (`server.queue(...)`), else asks `server.responder(body)`. Like real servers, it cuts
 the model text at the first of the request's `stop` strings and leaves the stop string
-out. It records every request and the most requests it had in flight at once.
+out. It records every request (with its `start` and `end` times) and the most requests
+it had in flight at once. `token_delay_s` makes every reply take that long per
+completion token (`usage["completion_tokens"]`), as a server decoding at a fixed speed.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -64,8 +67,10 @@ class _Server(ThreadingHTTPServer):
 class FakeOpenAIServer:
     """The server; use `with FakeOpenAIServer() as server:` and `server.base_url`."""
 
-    def __init__(self, responder: Callable[[dict[str, Any]], Reply] | None = None) -> None:
+    def __init__(self, responder: Callable[[dict[str, Any]], Reply] | None = None, *,
+                 token_delay_s: float = 0.0) -> None:
         self.responder = responder or (lambda body: Reply())
+        self.token_delay_s = token_delay_s
         self.requests: list[dict[str, Any]] = []
         self.in_flight = 0
         self.max_in_flight = 0
@@ -119,7 +124,8 @@ class FakeOpenAIServer:
             with self._lock:
                 self._lock.wait_for(lambda: self.max_in_flight >= reply.gate
                                     or self._stopping.is_set(), timeout=5)
-        self._stopping.wait(reply.delay_s)
+        tokens = (reply.usage or {}).get("completion_tokens", 0)
+        self._stopping.wait(reply.delay_s + self.token_delay_s * tokens)
         return reply
 
 
@@ -166,8 +172,10 @@ def _handler_class(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                 self._send(404, b'{"error": {"message": "no such route"}}', {})
                 return
             with server._tracked():
-                reply = server.reply_for({"path": self.path, "headers": dict(self.headers),
-                                          "body": body})
+                record = {"path": self.path, "headers": dict(self.headers), "body": body,
+                          "start": time.monotonic()}
+                reply = server.reply_for(record)
+                record["end"] = time.monotonic()
                 if reply.raw is not None:
                     payload = reply.raw
                 elif reply.status != 200:

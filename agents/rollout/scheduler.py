@@ -22,13 +22,14 @@ concurrency or the batching.
 
 from __future__ import annotations
 
-import hashlib
 import queue
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from deeptool_env.seeding import derived_seed
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,7 @@ def request_seed(episode_seed: int | None, turn: int) -> int | None:
     """The sampling seed of turn `turn` of the episode seeded `episode_seed` (31 bits)."""
     if episode_seed is None:
         return None
-    digest = hashlib.blake2b(f"{episode_seed}|{turn}".encode(), digest_size=4).digest()
-    return int.from_bytes(digest, "big") >> 1
+    return derived_seed(episode_seed, "turn", turn, nbytes=4) >> 1
 
 
 @dataclass
