@@ -12,26 +12,19 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from deeptool_env.sandbox import SandboxClosedError, create, docker_backend, uidpool
+from deeptool_env.sandbox import SandboxClosedError, create, docker_container, uidpool
 from deeptool_env.sandbox.docker_image import LABEL, docker_available, owner_label
+
+from .polling import wait_until
 
 AVAILABLE, REASON = docker_available()
 pytestmark = [pytest.mark.docker, pytest.mark.skipif(not AVAILABLE, reason=REASON)]
-
-
-def _wait_until(predicate: Callable[[], bool], timeout_s: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
 
 
 def _our_containers() -> list[str]:
@@ -62,7 +55,7 @@ def _container_exists(container_id: str) -> bool:
 def no_stray_containers() -> Iterator[None]:
     """Every container this module started is gone once its sandboxes are closed."""
     yield
-    assert _wait_until(lambda: not _our_containers(), 10.0), _our_containers()
+    assert wait_until(lambda: not _our_containers(), 10.0), _our_containers()
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +103,7 @@ def test_timeout_removes_the_container_and_next_run_is_fresh(session) -> None:
     result = session.run("while True:\n    pass", timeout_s=1.0)
     assert result.status == "timeout" and result.state_lost
     assert time.monotonic() - started < 5.0
-    assert _wait_until(lambda: not _container_exists(container_id), 5.0)
+    assert wait_until(lambda: not _container_exists(container_id), 5.0)
     after = session.run("print('kept' in globals())")
     assert after.status == "ok" and after.stdout == "False\n"
     assert "fresh one" in after.stderr
@@ -239,7 +232,7 @@ def test_concurrent_containers_get_distinct_uids_leased_from_the_host_pool(sandb
     finally:
         for sess in sessions:
             sess.close()
-    assert _wait_until(lambda: not any(_uid_is_leased(uid) for uid in uids), 10.0)
+    assert wait_until(lambda: not any(_uid_is_leased(uid) for uid in uids), 10.0)
 
 
 _SECCOMP_PROBE = r"""
@@ -294,7 +287,7 @@ def test_seccomp_filter_is_stacked_on_dockers_profile(session) -> None:
 
 def test_no_container_starts_without_the_filter(monkeypatch) -> None:
     """The launcher installs the filter before anything else and fails closed."""
-    monkeypatch.setattr(docker_backend, "_seccomp_program", lambda: b"\0" * 8)
+    monkeypatch.setattr(docker_container, "seccomp_program", lambda: b"\0" * 8)
     box = create("docker", timeout_s=10.0)
     try:
         with box.session() as sess:

@@ -18,6 +18,7 @@ import pytest
 from deeptool_env.sandbox import Sandbox
 
 from .conftest import make_sandbox
+from .polling import wait_until
 
 pytestmark = [pytest.mark.filterwarnings("ignore::RuntimeWarning"), pytest.mark.timeout(120)]
 
@@ -82,15 +83,6 @@ def _processes_of(uid: int) -> list[int]:
     return found
 
 
-def _gone(predicate, timeout_s: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
-
-
 def _cpu_ticks(pids: list[int]) -> int:
     total = 0
     for pid in pids:
@@ -129,7 +121,7 @@ def test_a_session_that_clears_its_death_signal_still_dies_with_close(local):
     session.run(FORGE + 'forge({"op": "started", "pid": 0})\nimport time\ntime.sleep(600)',
                 timeout_s=1)
     session.close()
-    assert _gone(lambda: not _processes_of(uid)), "the session outlived close()"
+    assert wait_until(lambda: not _processes_of(uid)), "the session outlived close()"
 
 
 HOST_THAT_DIES = """
@@ -152,7 +144,7 @@ def test_a_frozen_session_dies_with_its_host_even_without_a_death_signal():
     finally:
         host.kill()
         host.wait()
-    assert _gone(lambda: not _processes_of(uid)), "the session outlived its host"
+    assert wait_until(lambda: not _processes_of(uid)), "the session outlived its host"
 
 
 @pytest.mark.parametrize("pid", ['"x"', "None", "[1]", "-1.5"])
@@ -167,7 +159,7 @@ def test_malformed_keeper_frames_from_the_cell_do_not_break_the_host_api(pid):
     server = box._server.process
     box.close()
     assert server.poll() is not None, "the fork-server outlived Sandbox.close()"
-    assert _gone(lambda: len(os.listdir("/proc/self/fd")) <= fds_before), "host fds leaked"
+    assert wait_until(lambda: len(os.listdir("/proc/self/fd")) <= fds_before), "host fds leaked"
 
 
 # 4: results cannot be forged past the wall-clock limit; nothing runs between cells ----------
@@ -419,7 +411,7 @@ def test_a_setsid_daemon_dies_with_its_subprocess_session():
         except OSError:
             return True
 
-    alive = not _gone(dead)
+    alive = not wait_until(dead)
     if alive:
         os.kill(daemon, 9)
     assert not alive, "a setsid daemon outlived its subprocess session"

@@ -1,12 +1,10 @@
 """Per-session control groups: memory, pids and CPU of every process of a session together,
 a freezer so nothing runs between cells, and a kill that reaches every member.
 
-The host (root) creates one group per session below its own group, in every hierarchy it
-needs: cgroup v2 (one unified tree) or v1 (one tree per controller: memory, pids, cpu,
-cpuacct, freezer), detected at start. The session's first process joins by writing `0` to
-the `cgroup.procs` files (opened before it is chrooted); its children inherit the group and
-cannot leave it (they are unprivileged). Where groups cannot be created, `detect()` says
-why and the backend falls back explicitly (see `SandboxConfig.cgroups`).
+The session's first process joins by writing `0` to the `cgroup.procs` files (opened before
+it is chrooted; see `isolation.join_cgroups`); its children inherit the group and cannot
+leave it (they are unprivileged). What the machine offers is detected in `cgroup_support.py`
+(`CgroupSupport`, `detect` and `support_for` are importable from here too).
 """
 
 from __future__ import annotations
@@ -15,101 +13,15 @@ import itertools
 import os
 import secrets
 import signal
-import threading
 import time
-import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path("/sys/fs/cgroup")
-V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct", "freezer")
-V2_CONTROLLERS = ("memory", "pids", "cpu")
-GROUP_PREFIX = "deeptool-sandbox"
+from .cgroup_support import CgroupSupport, detect, support_for, try_write
+from .cgroup_support import write as _write
+
+__all__ = ["CgroupSupport", "SessionCgroup", "detect", "for_session", "support_for"]
+
 CFS_PERIOD_US = 100_000
-
-
-@dataclass(frozen=True)
-class CgroupSupport:
-    """What this machine offers: `version` is "v2", "v1" or None (then `reason` says why)."""
-
-    version: str | None
-    parents: dict[str, Path] = field(default_factory=dict)  # controller (or "unified") -> dir
-    reason: str = ""
-
-    def describe(self) -> str:
-        """One line for `deeptool-sandbox check`."""
-        if self.version is None:
-            return f"per-session cgroups unavailable: {self.reason}"
-        where = ", ".join(f"{name}={path}" for name, path in sorted(self.parents.items()))
-        return f"per-session cgroups {self.version} ({where})"
-
-
-def _own_group(controller: str) -> str:
-    """This process's group in the v1 hierarchy of `controller` ("" for v2's unified tree)."""
-    for line in Path("/proc/self/cgroup").read_text().splitlines():
-        _num, names, path = line.split(":", 2)
-        if controller in names.split(","):
-            return path
-    raise OSError(f"no {controller or 'unified'} entry in /proc/self/cgroup")
-
-
-def _writable_parent(base: Path) -> Path:
-    """`base/<GROUP_PREFIX>`, created if needed; raises OSError when that is impossible."""
-    parent = base / GROUP_PREFIX
-    parent.mkdir(exist_ok=True)
-    probe = parent / f"probe-{os.getpid()}"
-    probe.mkdir(exist_ok=True)
-    probe.rmdir()
-    _remove_stale(parent)
-    return parent
-
-
-def _remove_stale(parent: Path) -> None:
-    """Delete the groups a dead host left behind (named `<host pid>-...`), killing what is
-    still in them: sessions of a host that is gone serve no one. Best effort: a group that
-    vanishes or stays busy meanwhile is left to the next detection."""
-    for group in parent.iterdir():
-        owner = group.name.split("-", 1)[0]
-        if not owner.isdigit() or os.path.exists(f"/proc/{owner}"):
-            continue
-        try:
-            for pid in (group / "cgroup.procs").read_text().split():
-                try:
-                    os.kill(int(pid), signal.SIGKILL)
-                except OSError:
-                    pass
-            for state, thawed in (("freezer.state", "THAWED"), ("cgroup.freeze", "0")):
-                if (group / state).exists():
-                    SessionCgroup._try_write(group / state, thawed)
-            group.rmdir()
-        except OSError:
-            continue
-
-
-def detect() -> CgroupSupport:
-    """Find the cgroup version and a parent directory for session groups per controller."""
-    if os.geteuid() != 0:
-        return CgroupSupport(None, reason="creating cgroups needs root")
-    try:
-        if (ROOT / "cgroup.controllers").exists():
-            base = ROOT / _own_group("").lstrip("/")
-            parent = _writable_parent(base)
-            wanted = " ".join(f"+{name}" for name in V2_CONTROLLERS)
-            (parent / "cgroup.subtree_control").write_text(wanted)
-            return CgroupSupport("v2", {"unified": parent})
-        parents = {}
-        for name in V1_CONTROLLERS:
-            if not (ROOT / name).is_dir():
-                raise OSError(f"the v1 {name} hierarchy is not mounted at {ROOT / name}")
-            parents[name] = _writable_parent(ROOT / name / _own_group(name).lstrip("/"))
-        return CgroupSupport("v1", parents)
-    except OSError as exc:
-        return CgroupSupport(None, reason=str(exc))
-
-
-def _write(path: Path, value: str) -> None:
-    with open(path, "w") as handle:
-        handle.write(value)
 
 
 class SessionCgroup:
@@ -171,12 +83,12 @@ class SessionCgroup:
     def freeze(self) -> None:
         """Stop every member (asynchronous: the kernel completes it in the background)."""
         path, frozen, _ = self._freezer()
-        self._try_write(path, frozen)
+        try_write(path, frozen)
 
     def thaw(self) -> None:
         """Let every member run again."""
         path, _, thawed = self._freezer()
-        self._try_write(path, thawed)
+        try_write(path, thawed)
 
     def members(self) -> list[int]:
         """Pids of every process in the session (host PID namespace)."""
@@ -191,7 +103,7 @@ class SessionCgroup:
         (unless `wait` is False) wait until the group is empty. True once it is."""
         kill_file = self.dirs.get("unified", Path("/nonexistent")) / "cgroup.kill"
         if kill_file.exists():
-            self._try_write(kill_file, "1")
+            try_write(kill_file, "1")
         else:
             self.freeze()
             for pid in self.members():  # frozen members cannot exit, so no pid is reused
@@ -254,36 +166,8 @@ class SessionCgroup:
                 except OSError:  # still busy for a moment after the last member died
                     time.sleep(0.002)
 
-    @staticmethod
-    def _try_write(path: Path, value: str) -> None:
-        try:
-            _write(path, value)
-        except OSError:
-            pass
-
 
 _names = itertools.count()
-_warned = threading.Event()
-
-
-def support_for(mode: str) -> CgroupSupport:
-    """Detect cgroups for a sandbox whose `SandboxConfig.cgroups` is `mode`: refuse
-    ("required") or warn once ("auto") when they are missing; "off" skips them."""
-    if mode == "off":
-        return CgroupSupport(None, reason="cgroups='off'")
-    support = detect()
-    if support.version is None:
-        if mode == "required":
-            raise RuntimeError("the sandbox needs per-session cgroups (cgroups='required'), "
-                               f"but {support.reason}")
-        if not _warned.is_set():
-            _warned.set()
-            warnings.warn(
-                f"sandbox: no per-session cgroups ({support.reason}); memory is limited per "
-                "process only and sessions are not frozen between cells. Pass "
-                "cgroups='required' to refuse, or cgroups='off' to silence this.",
-                RuntimeWarning, stacklevel=4)
-    return support
 
 
 def for_session(support: CgroupSupport, memory_mb: int, pids: int,
@@ -294,10 +178,3 @@ def for_session(support: CgroupSupport, memory_mb: int, pids: int,
     name = f"{os.getpid()}-{next(_names)}-{secrets.token_hex(3)}"
     return SessionCgroup.create(support, name, memory_bytes=memory_mb * 2**20, pids=pids,
                                 cpus=cpus)
-
-
-def join(procs_fds: list[int]) -> None:
-    """In a new session process: move itself into its groups (fds opened before chroot)."""
-    for fd in procs_fds:
-        os.write(fd, b"0")
-        os.close(fd)

@@ -24,9 +24,10 @@ from collections.abc import Callable
 from .base import Session
 from .cell_result import build_result, death_detail
 from .config import SandboxConfig
+from .frame_reader import FrameReader
 from .output import CappedBuffer
 from .result import ExecResult
-from .worker import FrameReader, encode_frame
+from .worker import encode_frame
 
 # What a worker's result may say; anything else is a protocol violation.
 WORKER_STATUSES = frozenset({"ok", "error", "memory"})

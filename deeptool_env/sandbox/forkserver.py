@@ -30,8 +30,7 @@ import socket
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import cgroups  # noqa: E402  (sibling modules; this file runs as a script)
-import isolation  # noqa: E402
+import isolation  # noqa: E402  (sibling modules; this file runs as a script)
 import seccomp_filter  # noqa: E402
 import worker  # noqa: E402
 
@@ -41,7 +40,7 @@ del sys.path[0]
 def _session(ctrl: socket.socket, out_fd: int, err_fd: int, procs_fds: list[int], uid: int,
              cfg: dict) -> None:
     """First process of the new PID namespace: finish isolation and serve cells."""
-    cgroups.join(procs_fds)  # first: everything below is charged to the session
+    isolation.join_cgroups(procs_fds)  # first: everything below is charged to the session
     os.setsid()
     isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL)
     isolation.enter_pid_namespace_as_init()

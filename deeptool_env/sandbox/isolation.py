@@ -156,6 +156,14 @@ def build_root(extra_paths: list[str], tmp_mb: int, max_files: int) -> None:
     os.chdir("/tmp")
 
 
+def join_cgroups(procs_fds: list[int]) -> None:
+    """In a new session process: move itself into its cgroups by writing `0` to their
+    `cgroup.procs` files (fds opened before chroot; see `cgroups.SessionCgroup`)."""
+    for fd in procs_fds:
+        os.write(fd, b"0")
+        os.close(fd)
+
+
 def enter_pid_namespace_as_init() -> None:
     """In the first process of a new PID namespace: mount its own /proc."""
     mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)

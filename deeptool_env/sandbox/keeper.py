@@ -13,7 +13,7 @@ import select
 import socket
 import time
 
-from .worker import FrameReader
+from .frame_reader import FrameReader
 
 
 class KeeperError(RuntimeError):

@@ -12,7 +12,7 @@ import sys
 import tempfile
 import threading
 import warnings
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from . import cgroups
@@ -23,6 +23,7 @@ from .keeper import Keeper
 from .local_interpreter import START_TIMEOUT_S, Interpreter, start_interpreter
 from .result import ExecResult
 from .seccomp_filter import compile_filter
+from .spare_pool import SparePool
 
 SERVER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "forkserver.py")
 
@@ -38,7 +39,6 @@ SANDBOX_ENV = {
     "OMP_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
 }
-
 
 
 def local_backend_available() -> tuple[bool, str]:
@@ -202,38 +202,22 @@ class LocalSandbox(Sandbox):
         self.cgroups = cgroups.support_for(config.cgroups)
         self._server = ForkServer(config)
         self._reaper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-reaper")
-        self._warm = warm
-        self._starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-warm")
-        self._spares: list[Future[Interpreter]] = []
-        self._spares_lock = threading.Lock()
-        self._refill()
+        self._spares = SparePool(self._start_interpreter, alive=Interpreter.alive,
+                                 discard=self._discard, closed=lambda: self._closed, warm=warm,
+                                 start_timeout_s=START_TIMEOUT_S, thread_name="sandbox-warm")
+        self._spares.refill()
 
     def _start_interpreter(self) -> Interpreter:
         return start_interpreter(self._server, self.config, self.cgroups)
 
     def keep_warm(self, count: int) -> None:
-        self._warm = max(0, int(count))
-        self._refill()
-
-    def _refill(self) -> None:
-        with self._spares_lock:
-            while not self._closed and len(self._spares) < self._warm:
-                self._spares.append(self._starter.submit(self._start_interpreter))
+        self._spares.keep(count)
 
     def take_interpreter(self) -> Interpreter:
         """A started interpreter: a live spare when there is one, else a new one."""
-        with self._spares_lock:
-            spare = self._spares.pop(0) if self._spares else None
-        self._refill()
-        if spare is not None:
-            try:
-                interpreter = spare.result(timeout=START_TIMEOUT_S)
-            except Exception:  # the spare failed to start: start one here, which says why
-                interpreter = None
-            if interpreter is not None and interpreter.alive():
-                return interpreter
-            if interpreter is not None:
-                self._discard(interpreter)
+        interpreter = self._spares.take()
+        if interpreter is not None:
+            return interpreter
         if self._closed:
             raise SandboxClosedError("this sandbox is closed; create a new one")
         return self._start_interpreter()
@@ -254,11 +238,6 @@ class LocalSandbox(Sandbox):
         return LocalSession(self)
 
     def _shutdown(self) -> None:
-        with self._spares_lock:
-            spares, self._spares = self._spares, []
-        self._starter.shutdown(wait=True, cancel_futures=True)
-        for spare in spares:
-            if spare.done() and not spare.cancelled() and spare.exception() is None:
-                self._discard(spare.result())
+        self._spares.close()
         self._reaper.shutdown(wait=True)
         self._server.close()

@@ -25,14 +25,14 @@ import threading
 import time
 import traceback
 
-_HEADER = struct.Struct(">I")
+FRAME_HEADER = struct.Struct(">I")  # a frame: its length, then that much JSON
 MAX_FRAME = 64 * 1024 * 1024
 
 
 def encode_frame(message: dict) -> bytes:
     """One length-prefixed JSON frame."""
     data = json.dumps(message).encode("utf-8")
-    return _HEADER.pack(len(data)) + data
+    return FRAME_HEADER.pack(len(data)) + data
 
 
 def send_frame(sock: socket.socket, message: dict) -> None:
@@ -52,52 +52,14 @@ def _recv_exact(sock: socket.socket, size: int) -> bytes | None:
 
 def recv_frame(sock: socket.socket) -> dict | None:
     """Receive one frame; None on a closed connection."""
-    header = _recv_exact(sock, _HEADER.size)
+    header = _recv_exact(sock, FRAME_HEADER.size)
     if header is None:
         return None
-    (size,) = _HEADER.unpack(header)
+    (size,) = FRAME_HEADER.unpack(header)
     if size > MAX_FRAME:
         raise ValueError(f"frame of {size} bytes is larger than {MAX_FRAME}")
     body = _recv_exact(sock, size)
     return None if body is None else json.loads(body.decode("utf-8"))
-
-
-class FrameReader:
-    """Incremental frame decoder for a non-blocking reader on the host side.
-
-    Its buffer never holds more than one frame of `max_frame` bytes: a larger announced
-    size, or bytes that are not UTF-8 JSON, raise ValueError before anything piles up.
-    """
-
-    def __init__(self, max_frame: int = MAX_FRAME) -> None:
-        self._buffer = bytearray()
-        self.max_frame = max_frame
-
-    def feed(self, data: bytes) -> list:
-        frames = []
-        view = memoryview(data)
-        while view:
-            if len(self._buffer) < _HEADER.size:
-                take = _HEADER.size - len(self._buffer)
-            else:
-                (size,) = _HEADER.unpack_from(self._buffer)
-                if size > self.max_frame:
-                    raise ValueError(f"a frame of {size} bytes is larger than {self.max_frame}")
-                take = _HEADER.size + size - len(self._buffer)
-            self._buffer += view[:take]
-            view = view[take:]
-            if len(self._buffer) >= _HEADER.size:
-                (size,) = _HEADER.unpack_from(self._buffer)
-                if size > self.max_frame:
-                    raise ValueError(f"a frame of {size} bytes is larger than {self.max_frame}")
-                if len(self._buffer) == _HEADER.size + size:
-                    body = bytes(self._buffer[_HEADER.size:])
-                    self._buffer.clear()
-                    try:
-                        frames.append(json.loads(body.decode("utf-8")))
-                    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-                        raise ValueError(f"a frame is not JSON: {exc}") from None
-        return frames
 
 
 def _compile_cell(code: str, filename: str) -> tuple[object, object | None]:
