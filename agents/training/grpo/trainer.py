@@ -72,7 +72,6 @@ class GRPOTrainer(Trainer):
         if vector_env is not None and config.rollout_workers:
             raise ValueError("a vector_env plays in this process: use rollout_workers=0")
         super().__init__(config, model=model, tokenizer=tokenizer)
-        self.total_steps = config.max_steps
         self._warned_all_void = False
         self.rollouts = self._make_rollouts(vector_env)  # after resume: the resumed weights
         self.generator = getattr(self.rollouts, "generator", None)  # in-process only
@@ -90,6 +89,7 @@ class GRPOTrainer(Trainer):
     def prepare(self) -> None:
         """The frozen reference (full fine-tuning with KL; LoRA disables its adapter
         instead) and the task sampler, seeded by rank."""
+        self.total_steps = self.config.max_steps
         self.ref_model = None
         if self.config.kl_coef > 0 and not self.lora:
             self.ref_model = copy.deepcopy(self.model).requires_grad_(False)
