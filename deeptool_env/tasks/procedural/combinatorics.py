@@ -7,7 +7,7 @@ import random
 
 from ..task import Task
 from .base import ANSWER_INTEGER, log_uniform, make_task, pick
-from .numtheory import distinct_partitions, partition_table, random_prime
+from .exact_arithmetic import distinct_partitions, partition_table, random_prime
 
 _P = 10**9 + 7
 

@@ -1,4 +1,8 @@
-"""Exact number-theory helpers for the generators (pure Python, cached tables)."""
+"""Exact integer arithmetic the generators compute answers with: a prime sieve and its prefix
+sums, primality, totient sums, partition counts (pure Python, cached tables).
+
+The families themselves live in the topic modules (`number_theory.py`, `primes.py`, ...).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Families on modular arithmetic, recurrences and arithmetic sums."""
+"""Families on modular arithmetic, recurrences and arithmetic sums (their exact helpers are
+in `exact_arithmetic.py`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import random
 
 from ..task import Task
 from .base import ANSWER_INTEGER, linear_form, log_uniform, make_task, pick
-from .numtheory import random_prime, totient_summatory
+from .exact_arithmetic import random_prime, totient_summatory
 
 
 def modpow(rng: random.Random, difficulty: int = 2) -> Task:

@@ -7,7 +7,7 @@ import random
 
 from ..task import Task
 from .base import ANSWER_INTEGER, make_task, pick
-from .numtheory import SIEVE_LIMIT, prime_pi, prime_prefix_sums, primes, random_prime
+from .exact_arithmetic import SIEVE_LIMIT, prime_pi, prime_prefix_sums, primes, random_prime
 
 
 def _ordinal(n: int) -> str:
