@@ -108,3 +108,17 @@ def test_lone_surrogates_are_outside_the_space_and_out_of_observations(tmp_path)
         assert env.observation_space.contains(observation) and "\ufffd 1+1" in observation
     finally:
         env.close()
+
+
+def test_env_options_from_yaml_parse_numeric_text_and_keep_the_error_type(tmp_path):
+    """Text sources (YAML, the command line) read `"2.5"` as a number; Python values do not."""
+    path = tmp_path / "env.yaml"
+    path.write_text("max_turns: '4'\ntool_timeout_s: 2.5e0\nsandbox: {timeout_s: 3}\n")
+    config = EnvConfig.from_yaml(path)
+    assert (config.max_turns, config.tool_timeout_s) == (4, 2.5)
+    assert config.sandbox_config().timeout_s == 3.0
+    path.write_text("max_turns: 0\n")
+    with pytest.raises(EnvConfigError, match="max_turns must be a positive integer, got 0"):
+        EnvConfig.from_yaml(path)
+    with pytest.raises(EnvConfigError, match=r"'max_turn' \(did you mean 'max_turns'\?\)"):
+        EnvConfig.from_dict({"max_turn": 3})
