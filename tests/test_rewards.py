@@ -156,3 +156,13 @@ def test_bad_reward_specs_raise_clear_errors():
     with pytest.raises(ValueError, match="must stay below outcome"):
         RewardConfig(process_cap=0.7, process_floor=0.5)
     assert resolve_reward({"grounding": 0.2}).grounding == 0.2
+
+
+def test_the_old_spelling_normalise_code_still_works_and_warns():
+    import deeptool_env.rewards as rewards
+
+    with pytest.warns(DeprecationWarning, match="now normalize_code"):
+        old = rewards.normalise_code
+    assert old is rewards.normalize_code
+    with pytest.raises(AttributeError):
+        rewards.no_such_name  # noqa: B018

@@ -1,4 +1,4 @@
-"""Decide whether a normalised answer equals a normalised gold, exactly where possible.
+"""Decide whether a normalized answer equals a normalized gold, exactly where possible.
 
 Order of checks for one answer (`compare_items`):
 
@@ -78,9 +78,9 @@ def answer_items(s: str, *, as_list: bool, min_unwrap: int = 3) -> list[str]:
 
 
 def compare(gold: str, pred: str, opts: GradeOptions, deep: Deep | None) -> Outcome | None:
-    """Compare normalised `pred` to normalised `gold`; None if only `deep` could decide."""
+    """Compare normalized `pred` to normalized `gold`; None if only `deep` could decide."""
     if squash(gold) == squash(pred):
-        return Outcome(True, "match", "identical after normalisation")
+        return Outcome(True, "match", "identical after normalization")
     if not opts.multiple:
         gold = drop_thousands(gold)
     gold_items = answer_items(gold, as_list=False)
@@ -154,7 +154,7 @@ def _match_lists(
 def compare_items(gold: str, pred: str, opts: GradeOptions, deep: Deep | None) -> Outcome | None:
     """Compare one gold item with one answer item (see the module docstring for the order)."""
     if squash(gold) == squash(pred):
-        return Outcome(True, "match", "identical after normalisation")
+        return Outcome(True, "match", "identical after normalization")
     key = text_key(gold)
     if key is not None:
         ok = plain_key(pred) == key and _symbols(pred) <= _symbols(gold) | set("()[].")

@@ -1,4 +1,4 @@
-"""`grade` and `grade_many`: extraction, normalisation, in-process exact checks, cache, pool.
+"""`grade` and `grade_many`: extraction, normalization, in-process exact checks, cache, pool.
 
 Flow for one item: `extract_answer` on the agent's text (no answer -> "no_answer"); both
 answers go through `normalize`; the cache is consulted; pure-Python exact checks (integers,
@@ -37,7 +37,7 @@ CacheKey = tuple[str, str, str | None, tuple[Any, ...]]
 
 
 class _Cache:
-    """Thread-safe LRU of outcomes keyed by (gold, normalised answer, benchmark, options).
+    """Thread-safe LRU of outcomes keyed by (gold, normalized answer, benchmark, options).
 
     Timeouts are not cached: they can depend on machine load rather than on the answer.
     """
@@ -107,7 +107,7 @@ def _prepare(
         job.verdict = Verdict(False, "parse_error", extracted, why, pred)
         return job
     if not pred:
-        why = "empty answer after normalisation"
+        why = "empty answer after normalization"
         job.verdict = Verdict(False, "parse_error", extracted, why, pred)
         return job
     job.key = (str(gold), pred, benchmark, opts.key())

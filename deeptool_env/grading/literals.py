@@ -23,7 +23,7 @@ _OPEN = {"(": ")", "[": "]"}
 
 
 def squash(s: str) -> str:
-    """`s` without whitespace (for string equality of normalised answers)."""
+    """`s` without whitespace (for string equality of normalized answers)."""
     return "".join(s.split())
 
 

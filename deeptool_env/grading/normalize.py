@@ -1,4 +1,4 @@
-"""String normalisation of answers before comparison (what math-verify does not do itself).
+"""String normalization of answers before comparison (what math-verify does not do itself).
 
 `normalize` is applied the same way to the gold and to the extracted answer. It is pure string
 work (no sympy), so it is cheap and safe to run in the caller's process and thread. It:

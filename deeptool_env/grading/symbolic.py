@@ -179,7 +179,7 @@ def _differs_exactly(g: Any, p: Any, mv_timeout: int | None) -> bool:
 def deep_compare(
     gold: str, pred: str, opts: GradeOptions, *, mv_timeout: int | None = MV_TIMEOUT_S
 ) -> Outcome:
-    """Compare two normalised items with sympy: exact rationals first, then math-verify."""
+    """Compare two normalized items with sympy: exact rationals first, then math-verify."""
     _probe.fired = False
     gold_parsed = parse_answer(gold, mv_timeout)
     pred_parsed = parse_answer(pred, mv_timeout)

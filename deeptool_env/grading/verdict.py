@@ -35,7 +35,7 @@ class Verdict:
         explanation: how the decision was made, e.g. "integer equality", "exact rational",
             "math-verify", "unordered list (2 items)", "text (case-insensitive)",
             "hard timeout after 10.0 s".
-        normalized: the extracted answer after normalisation (what was compared and cached).
+        normalized: the extracted answer after normalization (what was compared and cached).
         cached: True when the result came from the grader's cache.
     """
 

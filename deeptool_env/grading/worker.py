@@ -6,7 +6,7 @@ original stdout; stray prints from libraries are sent to stderr instead). It ann
 `signal.alarm` timeouts work; the parent pool kills the process if an item overruns anyway.
 
 Request: {"id", "gold", "pred", "opts": GradeOptions fields, "mv_timeout": int | null}, both
-answers already normalised. Reply: {"id", "correct", "reason", "explanation"}.
+answers already normalized. Reply: {"id", "correct", "reason", "explanation"}.
 """
 
 from __future__ import annotations

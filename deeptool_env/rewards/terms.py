@@ -49,7 +49,7 @@ class History:
     calls: list[Call] = field(default_factory=list)  # data-flow facts of each code turn
 
 
-def normalise_code(code: str) -> str:
+def normalize_code(code: str) -> str:
     """Code without comments, blank lines or formatting differences (AST dump).
 
     Code the parser cannot take (a syntax error, nesting too deep for the parser or for
@@ -87,7 +87,7 @@ def novelty_term(turn: Turn, history: History, w: RewardConfig) -> float:
         return 0.0
     if turn.status != "ok" and turn.status is not None:
         return 0.0
-    if normalise_code(turn.code) not in history.executed:
+    if normalize_code(turn.code) not in history.executed:
         return w.novelty
     return 0.0 if _previous_was_suspect(history) else -w.rerun_penalty
 
@@ -113,7 +113,7 @@ def recovery_term(turn: Turn, history: History, w: RewardConfig) -> float:
     prev = history.previous
     assert prev is not None
     if prev.status in FAILED and not prev.perturbed:
-        changed = normalise_code(turn.code or "") != normalise_code(prev.code or "")
+        changed = normalize_code(turn.code or "") != normalize_code(prev.code or "")
         return w.error_recovery if changed else 0.0
     return w.recovery if _checks(turn, prev) else 0.0
 
@@ -121,7 +121,7 @@ def recovery_term(turn: Turn, history: History, w: RewardConfig) -> float:
 def _checks(turn: Turn, prev: Turn) -> bool:
     """`turn` re-runs the suspect code, or computes a value the suspect run really printed
     (a new unrelated call is no check)."""
-    if normalise_code(turn.code or "") == normalise_code(prev.code or ""):
+    if normalize_code(turn.code or "") == normalize_code(prev.code or ""):
         return True
     computed = canonical_values(turn.stdout) - canonical_values(turn.code or "")
     return bool(informative(computed) & informative(canonical_values(prev.stdout)))

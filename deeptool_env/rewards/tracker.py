@@ -5,7 +5,7 @@ from __future__ import annotations
 from .config import RewardConfig
 from .dataflow import contributing, make_call, relates_to_problem
 from .settlement import clip_running, settle
-from .terms import TERMS, History, Turn, normalise_code
+from .terms import TERMS, History, Turn, normalize_code
 from .values import canonical_values, informative
 
 
@@ -93,7 +93,7 @@ class RewardTracker:
             history.calls.append(make_call(len(self.turn_terms) - 1, turn.code, turn.status,
                                            turn.stdout, self.config.max_printed_values))
             history.tool_calls += 1
-            history.executed.add(normalise_code(turn.code))
+            history.executed.add(normalize_code(turn.code))
             if turn.status == "ok":
                 # Only computed values: a number the code merely spells out (print(17)
                 # after a hint said 17) is copied, not produced.

@@ -23,7 +23,7 @@ olympiadbench  Hothan/OlympiadBench         OE_TO_maths_en_COMP  train  id, ques
                                                                         solution[0], subfield
 =============  ===========================  ===================  =====  =====================
 
-Answers are normalised like the local files: integers lose leading zeros and a trailing
+Answers are normalized like the local files: integers lose leading zeros and a trailing
 ".0" (the source value is kept in `meta["extra"]["answer_original"]`); OlympiadBench
 answers lose their `$` signs and a trailing full stop. Ids follow the local files' scheme
 where the row allows it (MATH-500 `unique_id`, HMMT `problem_idx`, AIME24/AMC23 AoPS url,

@@ -1,4 +1,4 @@
-"""Load tasks from JSONL files in the normalised benchmark record format.
+"""Load tasks from JSONL files in the normalized benchmark record format.
 
 A record is one JSON object per line with at least `id`, `problem` and `answer`
 (see the data's SOURCES.md); `benchmark` and `solution` are read when present and every
@@ -162,7 +162,7 @@ def task_from_record(
     record: dict[str, Any], default_benchmark: str, *, file: str | os.PathLike[str] = "<record>",
     line: int | None = None,
 ) -> Task:
-    """Build a `Task` from one normalised record, checking the required fields."""
+    """Build a `Task` from one normalized record, checking the required fields."""
     values: dict[str, str] = {}
     for key in _REQUIRED:
         values[key] = _required_text(record, key, file, line)

@@ -27,7 +27,7 @@ DISPLAY_NAMES: dict[str, str] = {
     "olympiadbench": "OlympiadBench",
 }
 
-#: sha256 of each benchmark's normalised JSONL file (see shared data SOURCES.md): results
+#: sha256 of each benchmark's normalized JSONL file (see shared data SOURCES.md): results
 #: can only be compared when they were computed on exactly these files.
 BENCHMARK_SHA256: dict[str, str] = {
     "aime24": "0e01209a7059238d89dc54f3fb88f54dbaf8defe2a72c0f1abf4f4cb43d21887",
