@@ -193,8 +193,9 @@ def test_vllm_generation_gets_the_updated_weights(tiny, tmp_path):
     (served,) = trainer.generator.llm.apply_model(
         lambda model: model.state_dict()[name].detach().cpu().clone())
     assert torch.allclose(served[:len(trained)], trained, atol=1e-6)  # vLLM pads the vocab
-    ids = trainer.generator(trainer.tokenizer("<|im_start|>user\nhi<|im_end|>\n")["input_ids"])
-    assert 0 < len(ids) <= config.max_tokens_per_turn
+    prompt = trainer.tokenizer("<|im_start|>user\nhi<|im_end|>\n")["input_ids"]
+    (reply,) = trainer.generator.generate([prompt], trainer.rollouts.sampling, [0])
+    assert 0 < len(reply.ids) <= config.max_tokens_per_turn
     trainer.close()
 
 
