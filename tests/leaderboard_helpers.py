@@ -136,6 +136,16 @@ def small_run(base: Path, data_dir: Path) -> Path:
                        tool_call=True)
 
 
+def small_run_fixture(name: str) -> Callable[..., Path]:
+    """A module-scoped fixture: `small_run` in a fresh directory called `name`."""
+
+    @pytest.fixture(scope="module")
+    def run(tmp_path_factory, data_dir) -> Path:
+        return small_run(tmp_path_factory.mktemp(name), data_dir)
+
+    return run
+
+
 def bundle_of(results: Path, data_dir: Path) -> bytes:
     """The upload bundle of a results directory (validated as `submit` does)."""
     check = check_results(results, str(data_dir))

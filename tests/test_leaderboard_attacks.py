@@ -12,7 +12,6 @@ import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,22 +24,13 @@ import requests  # noqa: E402
 from benchmarks.metrics import summarize  # noqa: E402
 from benchmarks.records import read_samples  # noqa: E402
 
-from .leaderboard_helpers import (  # noqa: E402
-    TOKEN,
-    LiveServer,
-    bundle_of,
-    server_config,
-    small_run,
-    tampered,
-)
+from . import leaderboard_helpers  # noqa: E402
+from .leaderboard_helpers import TOKEN, LiveServer, bundle_of, server_config, tampered  # noqa: E402
 
 GIB = 1024**3
 LIMIT = 4 * 1024 * 1024
 
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory, data_dir) -> Path:
-    return small_run(tmp_path_factory.mktemp("attack-runs"), data_dir)
+run = leaderboard_helpers.small_run_fixture("attack-runs")
 
 
 @pytest.fixture

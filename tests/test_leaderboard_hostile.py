@@ -15,7 +15,6 @@ import io
 import json
 import re
 import tarfile
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,21 +30,13 @@ from leaderboard.cli import main as leaderboard_main  # noqa: E402
 from leaderboard.config import ServerConfig  # noqa: E402
 from leaderboard.results_dir import load_submission  # noqa: E402
 
-from .leaderboard_helpers import (  # noqa: E402
-    TOKEN,
-    LiveServer,
-    bundle_of,
-    server_config,
-    small_run,
-    tampered,
-)
+from . import leaderboard_helpers  # noqa: E402
+from .leaderboard_helpers import TOKEN, LiveServer, bundle_of, server_config, tampered  # noqa: E402
 
 OTHER_TOKEN = "second-token-0123456789abcdef"
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory, data_dir) -> Path:
-    return small_run(tmp_path_factory.mktemp("hostile-runs"), data_dir)
+run = leaderboard_helpers.small_run_fixture("hostile-runs")
 
 
 @pytest.fixture

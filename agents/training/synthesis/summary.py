@@ -6,6 +6,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from agents.progress_bar import LiveBar
+
 
 @dataclass
 class SynthesisSummary:
@@ -71,41 +73,11 @@ class SynthesisSummary:
         return "\n".join(lines)
 
 
-class ProgressBar:
+class ProgressBar(LiveBar):
     """A rich progress bar over the selected problems, showing kept and rejected."""
 
     def __init__(self, total: int, done: int, summary: SynthesisSummary, *,
                  enabled: bool) -> None:
-        self.total, self.done, self.summary, self.enabled = total, done, summary, enabled
-        self._bar: Any = None
-        self._task: Any = None
-
-    def __enter__(self) -> ProgressBar:
-        if self.enabled:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self._bar = Progress(
-                TextColumn("[bold]synth"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("kept [green]{task.fields[kept]}[/] rejected "
-                           "[red]{task.fields[rejected]}[/]"),
-                TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
-            self._bar.__enter__()
-            self._task = self._bar.add_task("problems", total=self.total,
-                                            completed=self.done, kept=0, rejected=0)
-        return self
-
-    def advance(self) -> None:
-        if self._bar is not None:
-            self._bar.update(self._task, advance=1, kept=self.summary.kept,
-                             rejected=sum(self.summary.rejected.values()))
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(*exc)
+        super().__init__("synth", total, done, lambda: (
+            f"kept [green]{summary.kept}[/] rejected [red]{sum(summary.rejected.values())}[/]"),
+            enabled=enabled)
