@@ -89,6 +89,20 @@ def _timed_steps(trainer: Any) -> tuple[list[float], float]:
     return times, statistics.mean(tokens)
 
 
+def _benchmarked_steps(benchmark: Any, trainer: Any) -> tuple[float, float]:
+    """(median seconds, mean generated tokens) of `STEPS - 1` benchmarked steps after a
+    warm-up one (as TRL's first step); closes the trainer."""
+    trainer.train_step()
+    generated: list[int] = []
+
+    def step() -> None:
+        generated.append(trainer.train_step()["generated_tokens"])
+
+    benchmark.pedantic(step, rounds=STEPS - 1, iterations=1)
+    trainer.close()
+    return benchmark.stats.stats.median, statistics.mean(generated)
+
+
 @pytest.mark.benchmark(group="grpo: one optimisation step, 2 prompts x 4 samples x 32 tokens")
 def test_grpo_step_vs_trl(benchmark, tmp_path):
     pytest.importorskip("trl")
@@ -103,16 +117,8 @@ def test_grpo_step_vs_trl(benchmark, tmp_path):
         prompts.append(info["messages"])
     trl_times, trl_tokens = _trl_steps(model_dir, prompts, str(tmp_path / "trl"))
     trl_times = trl_times[1:]
-    ours.train_step()  # warm-up, as TRL's first step
-    generated: list[int] = []
-
-    def step() -> None:
-        generated.append(ours.train_step()["generated_tokens"])
-
-    benchmark.pedantic(step, rounds=STEPS - 1, iterations=1)
-    ours.close()
-    ours_s, trl_s = benchmark.stats.stats.median, statistics.median(trl_times)
-    ours_tokens = statistics.mean(generated)
+    ours_s, ours_tokens = _benchmarked_steps(benchmark, ours)
+    trl_s = statistics.median(trl_times)
     per_token = (ours_s / ours_tokens) / (trl_s / trl_tokens)
     benchmark.extra_info.update(trl_median_s=trl_s, ratio=ours_s / trl_s,
                                 ratio_per_token=per_token, ours_tokens=ours_tokens,
@@ -134,17 +140,9 @@ def test_grpo_multi_turn_step(benchmark, tmp_path):
     single = _ours(model_dir, str(tmp_path / "single"), turns=1)
     single_times, single_tokens = _timed_steps(single)
     single.close()
-    multi = _ours(model_dir, str(tmp_path / "multi"), turns=3)
-    multi.train_step()
-    generated: list[int] = []
-
-    def step() -> None:
-        generated.append(multi.train_step()["generated_tokens"])
-
-    benchmark.pedantic(step, rounds=STEPS - 1, iterations=1)
-    multi.close()
-    multi_s, single_s = benchmark.stats.stats.median, statistics.median(single_times)
-    multi_tokens = statistics.mean(generated)
+    multi_s, multi_tokens = _benchmarked_steps(
+        benchmark, _ours(model_dir, str(tmp_path / "multi"), turns=3))
+    single_s = statistics.median(single_times)
     per_token = (multi_s / multi_tokens) / (single_s / single_tokens)
     benchmark.extra_info.update(single_median_s=single_s, multi_tokens=multi_tokens,
                                 single_tokens=single_tokens, ratio_per_token=per_token)
