@@ -116,7 +116,7 @@ def test_numpy_turns_and_every_spelling_give_the_same_plan():
     ({7: "tool_timeout"}, r"turn 7 is after the episode's last turn \(max_turns=6\)"),
     ([(1, "tool_timeout"), (1, "empty_output")], r"turn 1 is planned twice"),
     ({1: []}, r"needs a perturbation kind or a non-empty list"),
-    ({1: ["tool_timeout", "tool_timeout"]}, r"lists a kind twice"),
+    ({1: ["tool_timeout", "tool_timeout"]}, r"lists \['tool_timeout'\] twice"),
     ({1: ["tool_timeout", "syntax_error"]}, r"code kind\(s\) \['syntax_error'\] after an "
                                             r"output kind"),
     ("tool_timeout", r"must be a dict \{turn: kind\}"),

@@ -73,12 +73,13 @@ def _check_kinds(turn: int, kinds: Any) -> None:
     if not isinstance(kinds, tuple) or not kinds:
         raise ValueError(f"planned turn {turn} needs a perturbation kind or a non-empty "
                          f"list of kinds, got {kinds!r}")
-    for kind in kinds:
-        if kind not in KINDS:
-            raise ValueError(f"unknown perturbation kind {kind!r} planned at turn {turn}; "
-                             f"valid kinds: {', '.join(KINDS)}")
-    if len(set(kinds)) != len(kinds):
-        raise ValueError(f"planned turn {turn} lists a kind twice: {list(kinds)}")
+    unknown = next((kind for kind in kinds if kind not in KINDS), None)
+    if unknown is not None:
+        raise ValueError(f"unknown perturbation kind {unknown!r} planned at turn {turn}; "
+                         f"valid kinds: {', '.join(KINDS)}")
+    twice = sorted({kind for kind in kinds if kinds.count(kind) > 1})
+    if twice:
+        raise ValueError(f"planned turn {turn} lists {twice} twice: {list(kinds)}")
     stages = [KIND_SPECS[kind].stage for kind in kinds]
     if stages != sorted(stages):  # "code" < "output": code kinds act before the run
         raise ValueError(f"planned turn {turn} lists the code kind(s) "
