@@ -11,28 +11,30 @@ def parse(text: str):
     return parse_action(text, max_chars=1000)
 
 
-# (text, kind, what it carries: the code or the answer)
-ACTIONS = [
-    ("<think>plan</think><code>print(1)</code>", "code", "print(1)"),
-    ("<code>\nx = 1\nprint(x)\n</code>", "code", "x = 1\nprint(x)"),
-    ("no think tags <code>print(2)</code>", "code", "print(2)"),
-    ("<think>t</think>\n```python\nprint(3)\n```", "code", "print(3)"),
-    ("```py\n    a = 1\n    print(a)\n```", "code", "a = 1\nprint(a)"),
-    ("<think>x</think><code>print(1)</code><output>1</output>", "code", "print(1)"),
-    ("<think>I might write <code>bad</code> here</think><code>good()</code>", "code", "good()"),
-    ("<think>done</think><answer>42</answer>", "answer", "42"),
-    ("<answer>\\boxed{\\frac{1}{2}}</answer>", "answer", "\\boxed{\\frac{1}{2}}"),
-    ("So the result is \\boxed{17}.", "answer", "\\boxed{17}"),
-    ("<think>maybe \\boxed{3}</think> final: \\boxed{5}", "answer", "\\boxed{5}"),
-    ("\\boxed{\\{1, 2\\}} and again \\boxed{\\{1, 2\\}}", "answer", "\\boxed{\\{1, 2\\}}"),
-]
-
-
-@pytest.mark.parametrize("text, kind, carried", ACTIONS)
-def test_actions(text, kind, carried):
+@pytest.mark.parametrize("text, code", [
+    ("<think>plan</think><code>print(1)</code>", "print(1)"),
+    ("<code>\nx = 1\nprint(x)\n</code>", "x = 1\nprint(x)"),
+    ("no think tags <code>print(2)</code>", "print(2)"),
+    ("<think>t</think>\n```python\nprint(3)\n```", "print(3)"),
+    ("```py\n    a = 1\n    print(a)\n```", "a = 1\nprint(a)"),
+    ("<think>x</think><code>print(1)</code><output>1</output>", "print(1)"),
+    ("<think>I might write <code>bad</code> here</think><code>good()</code>", "good()"),
+])
+def test_code_actions(text, code):
     parsed = parse(text)
-    assert (parsed.kind, parsed.code if kind == "code" else parsed.answer) == (kind, carried)
-    assert parsed.error is None
+    assert (parsed.kind, parsed.code, parsed.error) == ("code", code, None)
+
+
+@pytest.mark.parametrize("text, answer", [
+    ("<think>done</think><answer>42</answer>", "42"),
+    ("<answer>\\boxed{\\frac{1}{2}}</answer>", "\\boxed{\\frac{1}{2}}"),
+    ("So the result is \\boxed{17}.", "\\boxed{17}"),
+    ("<think>maybe \\boxed{3}</think> final: \\boxed{5}", "\\boxed{5}"),
+    ("\\boxed{\\{1, 2\\}} and again \\boxed{\\{1, 2\\}}", "\\boxed{\\{1, 2\\}}"),
+])
+def test_answer_actions(text, answer):
+    parsed = parse(text)
+    assert (parsed.kind, parsed.answer) == ("answer", answer)
 
 
 @pytest.mark.parametrize("text, error", [
