@@ -69,7 +69,8 @@ def test_split_keeps_job_order_in_contiguous_chunks():
 
 
 def test_workers_play_the_jobs_train_and_get_the_new_weights(tiny, tmp_path, ray_cluster):
-    config = ray_config(tiny, tmp_path / "a", eval_size=2)
+    # the entropy bonus: a gradient even when the random policy's rewards are all equal
+    config = ray_config(tiny, tmp_path / "a", eval_size=2, entropy_coef=0.01)
     trainer = GRPOTrainer(config)
     assert isinstance(trainer.rollouts, RayRollouts) and trainer.generator is None
     assert not trainer.rollouts.started  # the fixture's Ray instance is used, kept
