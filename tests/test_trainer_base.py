@@ -1,11 +1,15 @@
 """`agents.training.base.Trainer` on its own: the loop's schedule (evaluate at the start,
 every N and at the last step; save every N and at the last; `final/`), logging, and a
-resume that continues exactly, the subclass's own state included."""
+resume that continues exactly, the subclass's own state included (each rank's own under
+torchrun)."""
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,7 +32,7 @@ class Recording(Trainer):
     def prepare(self) -> None:
         self.total_steps = self.config.max_steps
         self.evaluated: list[int] = []
-        self.draws = np.random.default_rng(7)
+        self.draws = np.random.default_rng(7 + self.rank)
 
     def state_dict(self) -> dict:
         return {"draws": self.draws.bit_generator.state}
@@ -88,3 +92,29 @@ def test_the_loop_evaluates_saves_logs_and_resumes_exactly(tiny, tmp_path):
     assert latest_checkpoint(tmp_path / "b").name == "step-00000005"
     state = json.loads((latest_checkpoint(tmp_path / "b") / "trainer_state.json").read_text())
     assert state["step"] == 5 and "draws" in state and state["config"]["seed"] == 4
+
+
+def test_every_rank_resumes_its_own_state(tiny, tmp_path):
+    """On 2 gloo ranks (torchrun): rank 1's own RNG (a GRPO rank's task sampler)
+    continues as in the uninterrupted run after a resume, instead of taking rank 0's."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+                    __file__, str(tiny), str(tmp_path)],
+                   env=env, check=True, capture_output=True, timeout=300)
+    runs = {name: [json.loads((tmp_path / f"{name}-{rank}.json").read_text())
+                   for rank in range(2)] for name in ("straight", "resumed")}
+    for rank in range(2):
+        assert ([m["draw"] for m in runs["resumed"][rank]]
+                == [m["draw"] for m in runs["straight"][rank][3:]])
+    assert runs["straight"][0][3]["draw"] != runs["straight"][1][3]["draw"]
+
+
+if __name__ == "__main__":  # the ranks of test_every_rank_resumes_its_own_state
+    model, out = sys.argv[1], Path(sys.argv[2])
+    for name, directory, overrides in (("straight", "a", {}), ("half", "b", {"max_steps": 2}),
+                                       ("resumed", "b", {"resume_from": "latest"})):
+        trainer = Recording(config(model, out / directory, **{"max_steps": 4, **overrides}))
+        history = trainer.train()
+        trainer.close()
+        (out / f"{name}-{trainer.rank}.json").write_text(json.dumps(history))

@@ -38,12 +38,15 @@ if TYPE_CHECKING:
 
 def init_distributed() -> tuple[int, int]:
     """(rank, world size); joins the process group when launched with WORLD_SIZE > 1
-    (`torchrun`, `accelerate launch`): NCCL on GPUs, gloo on CPUs."""
+    (`torchrun`, `accelerate launch`): NCCL on GPUs (each rank's current device is its
+    own, `LOCAL_RANK`, which NCCL's collectives use), gloo on CPUs."""
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return 0, 1
     import torch.distributed as dist
 
     if not dist.is_initialized():
+        if torch.cuda.is_available():
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     return dist.get_rank(), dist.get_world_size()
 
@@ -170,10 +173,17 @@ class Trainer:
         return self.config.finetune == "lora"
 
     def save(self) -> Path | None:
-        """Checkpoint the current step (rank 0; the others wait for it)."""
-        path = None
+        """Checkpoint the current step (rank 0 writes it; the others wait for it). Under
+        torchrun every rank's `state_dict()` is kept (`rank_states`), so each resumes its
+        own (GRPO: each rank's task sampler)."""
+        path, states = None, [self.state_dict()]
+        if self.world > 1:
+            states = [{} for _ in range(self.world)]
+            torch.distributed.all_gather_object(states, self.state_dict())
         if self.rank == 0:
-            state = {"config": self.config.to_dict(), **self.state_dict()}
+            state = {"config": self.config.to_dict(), **states[0]}
+            if self.world > 1:
+                state["rank_states"] = states
             path = checkpoint.save_checkpoint(
                 self.output_dir, self.step, self.model, self.optimizer, self.tokenizer,
                 state, keep=self.config.keep_checkpoints)
@@ -194,7 +204,9 @@ class Trainer:
             return
         state = checkpoint.restore(path, self.model, self.optimizer, lora=self.lora,
                                    global_rng=self.rank == 0)
-        self.load_state_dict(state)
+        ranks = state.get("rank_states", [])
+        self.load_state_dict({**state, **ranks[self.rank]} if len(ranks) == self.world
+                             else state)
         self.step = int(state["step"])
 
     def close(self) -> None:
