@@ -9,7 +9,8 @@ mid-save leaves the previous checkpoint intact and never a half-written one.
 
 The layout: `model/` (weights and tokenizer), `optimizer.pt`, `rng.pt` (`capture_rng`)
 and `trainer_state.json` (`step`, the run's `config` and the trainer's own state, e.g.
-GRPO's task sampler). Metrics are `agents.training.metrics`.
+GRPO's task sampler; under torchrun every rank's, as `rank_states`). Metrics are
+`agents.training.metrics`.
 """
 
 from __future__ import annotations
