@@ -1,8 +1,9 @@
 """Ray mode: the same episodes spread over a Ray cluster (`--ray-address`).
 
 Work items are cut into chunks; each Ray task builds its own agent (from a picklable
-factory) and envs, plays its chunk and returns the records, which the driver writes as
-each chunk completes. Results are identical in content to a local run.
+factory) and envs, plays its chunk through the same rollout loop as a local run
+(`play_episodes`) and returns the records, which the driver writes as each chunk
+completes. Results are identical in content to a local run.
 """
 
 from __future__ import annotations

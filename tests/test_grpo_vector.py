@@ -112,8 +112,8 @@ def test_grpo_trains_on_async_and_given_vector_envs(tiny, tmp_path):
 def test_vllm_engines_are_colocated_per_rank_on_gpus(monkeypatch):
     """Under torchrun on GPUs each rank's engine gets its own device and the
     external-launcher executor; on CPU, or in one process, the kwargs are the user's."""
-    from agents.training.grpo.config import GRPOConfig
     from agents.rollout.in_process import vllm_engine_kwargs
+    from agents.training.grpo.config import GRPOConfig
 
     devices: list[int] = []
     monkeypatch.setattr(torch.cuda, "set_device", devices.append)
