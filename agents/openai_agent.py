@@ -225,12 +225,16 @@ class OpenAIChatAgent(ChatAgent):
                 for future in futures:
                     future.cancel()
 
-    def _complete(self, model: str, messages: list[dict[str, str]],
-                  abort: threading.Event) -> Generation:
+    def request_body(self, model: str, messages: list[dict[str, str]]) -> dict[str, Any]:
+        """The JSON body this agent posts to `/chat/completions` for `messages`."""
         fields = {"model": model, "messages": messages, "temperature": self.temperature,
                   "top_p": self.top_p, "max_tokens": self.max_new_tokens,
                   "stop": list(self.stop) or None, "seed": self.seed, **self.extra_body}
-        payload = {key: value for key, value in fields.items() if value is not None}
+        return {key: value for key, value in fields.items() if value is not None}
+
+    def _complete(self, model: str, messages: list[dict[str, str]],
+                  abort: threading.Event) -> Generation:
+        payload = self.request_body(model, messages)
         return self._with_retries(lambda: parse_completion(
             self._request("POST", "/chat/completions", payload)), abort)
 
@@ -262,8 +266,8 @@ class OpenAIChatAgent(ChatAgent):
                 delay = random.uniform(delay / 2, delay)
                 if exc.retry_after is not None:
                     delay = min(self.max_backoff_s, exc.retry_after)
-                log.warning("OpenAI request failed (%s); retry %d/%d in %.2f s",
-                            exc, attempt, self.max_retries, delay)
+                log.warning("OpenAI request failed on attempt %d of %d: %s; retrying in "
+                            "%.2f s", attempt, 1 + self.max_retries, exc.args[0], delay)
                 if abort.wait(delay):
                     raise
 

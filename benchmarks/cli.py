@@ -5,10 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import replace
+from pathlib import Path
 
+from agents.openai_agent import OpenAIConnectionError, OpenAIError
 from deeptool_env.settings_cli import USAGE, add_options, settings_or_exit
 
 from .runner import RunConfig
+
+GENERATED_NOTE = (
+    "note: no data directory, so this run plays generated problems (procedural). For the "
+    "six benchmarks pass --data-dir DIR (or set $DEEPTOOL_DATA_DIR) with "
+    "benchmarks/<name>/<name>.jsonl in it, or pip install 'deeptool-gym[hub]' and pass "
+    "--benchmarks hf:aime24,hf:aime25,hf:hmmt25,hf:amc23,hf:math500,hf:olympiadbench")
 
 EPILOG = """examples:
   deeptool-bench run --agent hf --limit 2 --k 1 --max-new-tokens 256 --out results/demo
@@ -37,17 +45,43 @@ def _run(args: argparse.Namespace) -> int:
     config = settings_or_exit(args.command_parser, RunConfig, args)
     config = replace(config, agent=config.agent or DEFAULT_AGENT)
     factory = factory_for(config)
+    if config.benchmarks == ("procedural",):
+        print(GENERATED_NOTE, file=sys.stderr)
     try:
         result = evaluate(factory if config.ray_address else factory(), config)
     except KeyboardInterrupt:
-        print(f"\ninterrupted: finished samples are in {config.out}; rerun to resume",
-              file=sys.stderr)
+        print(f"\ninterrupted: {_saved(config.out)}", file=sys.stderr)
         return 130
+    except OpenAIError as exc:
+        what = "is unreachable" if isinstance(exc, OpenAIConnectionError) else "failed"
+        print(f"deeptool-bench: the server {what} ({str(exc).splitlines()[0]}); "
+              f"{_saved(config.out)}", file=sys.stderr)
+        return 1
+    if not result.played:
+        print(f"already complete: nothing to do ({len(result.records)} samples in "
+              f"{result.out})", file=sys.stderr)
     summary = result.summary()
     for name, bench in summary.benchmarks.items():
         print(f"{name:>16}: avg@{bench.k} = {bench.avg_at_k:.3f}  "
               f"({bench.n_problems} problems)")
     print(f"results in {result.out}; `deeptool-bench report {result.out}` writes a report")
+    return 0
+
+
+def _saved(out: str) -> str:
+    """How many samples are on disk in `out`, and how to go on."""
+    from .records import read_samples
+
+    count = len(read_samples(out)) if Path(out).is_dir() else 0
+    return f"{count} samples are saved in {out}; rerun the same command to resume"
+
+
+def _export_model(args: argparse.Namespace) -> int:
+    from agents.models import export_hf
+
+    out = export_hf(args.model, args.dir, gguf_file=args.gguf_file)
+    print(f"exported to {out}; serve it with:\n  python -m "
+          f"vllm.entrypoints.openai.api_server --model {out} --host 127.0.0.1 --port 8000")
     return 0
 
 
@@ -79,6 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", help="where to write (default: the results directory)")
     report.add_argument("--compare", help="a perturbed run of the same agent: robustness")
     report.set_defaults(func=_report)
+    export = commands.add_parser(
+        "export-model", help="save a model as a Hugging Face directory a server loads",
+        description="Save the embedded SmolLM2-135M (or --model) as a Hugging Face "
+                    "directory (safetensors + tokenizer) that vLLM or SGLang can serve.")
+    export.add_argument("dir", help="directory to write")
+    export.add_argument("--model", help="model name or path (default: the embedded one)")
+    export.add_argument("--gguf-file", help="the GGUF file inside --model, if it is one")
+    export.set_defaults(func=_export_model)
     return parser
 
 

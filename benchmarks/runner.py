@@ -7,6 +7,7 @@ holds the settings. Running again with the same `out` skips the samples already 
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -31,6 +32,7 @@ from deeptool_env.settings import (
     setting,
 )
 from deeptool_env.tasks import BENCHMARKS, canonical_name, load_tasks
+from deeptool_env.tasks.jsonl import DATA_DIR_ENV
 
 from .agent_spec import as_agent
 from .episodes import WorkItem, play_episodes
@@ -78,8 +80,9 @@ class RunConfig(Settings):
         "batch_size: 4}` (hf) or `{extra_body: {top_k: 20}}` (openai)", factory=dict)
     benchmarks: tuple[str, ...] = setting(
         ("auto",), "comma-separated names (aime24,aime25,hmmt25,amc23,math500,"
-        "olympiadbench), `procedural[:family]`, or `auto`: the six when a data directory "
-        "is given or in $DEEPTOOL_DATA_DIR, else procedural", section="Run")
+        "olympiadbench) read from the data directory, `hf:<name>` from the Hugging Face Hub "
+        "(extra `deeptool-gym[hub]`), `procedural[:family]`, or `auto`: the six when a "
+        "data directory is given or in $DEEPTOOL_DATA_DIR, else procedural", section="Run")
     k: int = setting(8, "samples per problem (avg@k, pass@k)", rule=POSITIVE)
     limit: int | None = setting(None, "only the first N problems of each benchmark (None: "
                                 "all; 50 of a procedural family)", rule=POSITIVE)
@@ -108,9 +111,9 @@ class RunConfig(Settings):
         if self.concurrency is None:
             variable = os.environ.get("DEEPTOOL_OPENAI_CONCURRENCY")
             self.concurrency = int(variable) if variable and self.agent == "openai" else 8
+        self.data_dir = self.data_dir or os.environ.get(DATA_DIR_ENV) or None
         if "auto" in self.benchmarks:
-            found = self.data_dir or os.environ.get("DEEPTOOL_DATA_DIR")
-            self.benchmarks = SIX_BENCHMARKS if found else ("procedural",)
+            self.benchmarks = SIX_BENCHMARKS if self.data_dir else ("procedural",)
         self.benchmarks = tuple(_benchmark_name(b) for b in self.benchmarks)
         reject_unknown("env option", self.env_options, [f.name for f in fields(EnvConfig)])
         if own := [name for name in self.env_options if name in _ENV_FIELDS]:
@@ -128,7 +131,12 @@ class RunConfig(Settings):
 
 
 def _benchmark_name(name: str) -> str:
-    return name if name.startswith("procedural") else canonical_name(name)
+    """The canonical name (`hf:<name>` reads the benchmark from the Hugging Face Hub)."""
+    if name.startswith("procedural"):
+        return name
+    if name.startswith("hf:"):
+        return "hf:" + canonical_name(name[3:])
+    return canonical_name(name)
 
 
 @dataclass
@@ -138,6 +146,7 @@ class RunResult:
     out: Path
     records: list[SampleRecord]
     settings: dict[str, Any]
+    played: int = 0  # samples this call played (0: the run was already complete)
 
     def summary(self, **kwargs: Any):
         """Metrics of the run (see `benchmarks.metrics.summarize`)."""
@@ -160,13 +169,16 @@ def _settings(config: RunConfig, tasksets: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _check_resume(out: Path, settings: dict[str, Any]) -> None:
-    import json
-
+def _previous(out: Path) -> dict[str, Any]:
+    """The settings run.json in `out` holds ({} when there is none)."""
     path = out / RUN_FILE
-    if not path.exists():
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _check_resume(out: Path, settings: dict[str, Any]) -> None:
+    previous, defaults = _previous(out), RunConfig.defaults()
+    if not previous:
         return
-    previous, defaults = json.loads(path.read_text()), RunConfig.defaults()
     stored = {key: previous.get(key, defaults[key]) for key in RESUME_KEYS}
     require_same_settings(stored, settings, keys=RESUME_KEYS, holder=str(out),
                           fix="use another --out, or the same settings to resume it")
@@ -202,7 +214,10 @@ def evaluate(agent: AgentProtocol | Callable[[], AgentProtocol],
     out.mkdir(parents=True, exist_ok=True)
     existing = read_samples(out)
     todo = plan(config, tasksets, {r.key for r in existing})
-    write_json_atomic(out / RUN_FILE, {**settings, "started": time.time()})
+    # The run started when its first sample was played: a resume keeps that time.
+    started = _previous(out).get("started") if existing else None
+    settings = {**settings, "started": started or time.time()}
+    write_json_atomic(out / RUN_FILE, settings)
     records = list(existing)
     with SampleWriter(out) as writer, Progress(len(todo) + len(existing), existing,
                                                enabled=config.progress) as progress:
@@ -210,8 +225,9 @@ def evaluate(agent: AgentProtocol | Callable[[], AgentProtocol],
             writer.write(record)
             records.append(record)
             progress.update(record)
-    write_json_atomic(out / RUN_FILE, {**settings, "finished": time.time()})
-    return RunResult(out, records, settings)
+    settings = {**settings, "finished": time.time()}
+    write_json_atomic(out / RUN_FILE, settings)
+    return RunResult(out, records, settings, played=len(records) - len(existing))
 
 
 def _is_agent(obj: Any) -> bool:

@@ -4,7 +4,9 @@ DEEPTOOL_OPENAI_* variables too), and any object with reset/act plays."""
 
 from __future__ import annotations
 
+import json
 import sys
+import threading
 from dataclasses import fields
 
 import pytest
@@ -13,10 +15,11 @@ from benchmarks.agent_spec import ProtocolAgent, as_agent, factory_for
 from benchmarks.cli import build_parser
 from benchmarks.cli import main as bench_main
 from benchmarks.records import read_samples
-from benchmarks.runner import RunConfig, _env_factory
+from benchmarks.runner import SIX_BENCHMARKS, RunConfig, _env_factory, evaluate
 from deeptool_env.settings import SettingsError
 from deeptool_env.settings_cli import from_args
 from tests.fake_openai_server import FakeOpenAIServer, Reply, good_solver
+from tests.harness_agents import InstantSolver
 
 OPENAI_VARIABLES = ("DEEPTOOL_OPENAI_BASE_URL", "OPENAI_BASE_URL", "DEEPTOOL_OPENAI_MODEL",
                     "DEEPTOOL_OPENAI_TIMEOUT_S", "DEEPTOOL_OPENAI_MAX_RETRIES",
@@ -136,3 +139,60 @@ def test_an_object_with_reset_and_act_plays(tmp_path, monkeypatch, capsys):
             as_agent(sys.modules["my_echo_agents"].Silent())
     finally:
         sys.modules.pop("my_echo_agents", None)
+
+
+def _run_words(base_url: str, out) -> list[str]:
+    return ["run", "--agent", "openai", "--base-url", base_url, "--model", "m",
+            "--benchmarks", "procedural:nth_prime", "--limit", "6", "--k", "1",
+            "--max-turns", "3", "--concurrency", "1", "--max-retries", "1",
+            "--agent-options", "{backoff_s: 0.01}", "--out", str(out), "--quiet"]
+
+
+def test_a_dead_server_is_one_line_and_the_rerun_resumes(tmp_path, capsys):
+    """The server stops after 2 episodes (4 requests): one line says so, with the samples
+    saved, and the same command against a live server plays only the rest."""
+    with FakeOpenAIServer(good_solver) as server:
+        answered = []
+
+        def dies_after_two_episodes(body: dict) -> Reply:
+            answered.append(body)
+            if len(answered) == 4:
+                threading.Thread(target=server._httpd.shutdown).start()
+                server._httpd.socket.close()
+            return good_solver(body)
+
+        server.responder = dies_after_two_episodes
+        assert bench_main(_run_words(server.base_url, tmp_path)) == 1
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("deeptool-bench: the server is unreachable (POST ")
+    assert "after 2 attempts" in line
+    assert line.endswith(f"{len(read_samples(tmp_path))} samples are saved in {tmp_path}; "
+                         "rerun the same command to resume")
+    saved = {r.key for r in read_samples(tmp_path)}
+    assert len(saved) == 2
+    with FakeOpenAIServer(good_solver) as server:
+        assert bench_main(_run_words(server.base_url, tmp_path)) == 0
+        assert len([r for r in server.requests if "body" in r]) == 2 * (6 - len(saved))
+    assert len(read_samples(tmp_path)) == 6
+    with FakeOpenAIServer(good_solver) as server:
+        assert bench_main(_run_words(server.base_url, tmp_path)) == 0
+        assert not server.requests
+    assert "already complete: nothing to do (6 samples in" in capsys.readouterr().err
+
+
+def test_run_json_keeps_the_first_start_and_the_data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("DEEPTOOL_DATA_DIR", str(tmp_path / "data"))
+    assert parse().data_dir == str(tmp_path / "data")
+    assert parse().benchmarks == SIX_BENCHMARKS
+    monkeypatch.delenv("DEEPTOOL_DATA_DIR")
+    assert parse("--benchmarks", "hf:AIME24,procedural").benchmarks == ("hf:aime24",
+                                                                         "procedural")
+    out = tmp_path / "r"
+    first = evaluate(InstantSolver(), out=str(out), limit=2, k=1, progress=False)
+    samples = out / "samples.jsonl"
+    samples.write_text(samples.read_text().splitlines(keepends=True)[0])  # as if stopped
+    again = evaluate(InstantSolver(), out=str(out), limit=2, k=1, progress=False)
+    stored = json.loads((out / "run.json").read_text())
+    assert stored["started"] == first.settings["started"] == again.settings["started"]
+    assert stored["started"] <= first.settings["finished"] < stored["finished"]
+    assert (first.played, again.played) == (2, 1)

@@ -116,12 +116,17 @@ def test_timeouts_exhaust_retries(server: FakeOpenAIServer) -> None:
     assert len(server.requests) == 3
 
 
-def test_connection_refused_is_a_clear_error() -> None:
+def test_connection_refused_is_a_clear_error(caplog: pytest.LogCaptureFixture) -> None:
     with FakeOpenAIServer() as gone:
         url = gone.base_url
-    agent = OpenAIChatAgent("m", base_url=url, max_retries=1, backoff_s=0.01)
-    with pytest.raises(OpenAIConnectionError, match="failed.*after 2 attempts"):
+    agent = OpenAIChatAgent("m", base_url=url, max_retries=2, backoff_s=0.01)
+    with caplog.at_level(logging.WARNING, logger="agents.openai_agent"), \
+            pytest.raises(OpenAIConnectionError, match="failed.*after 3 attempts"):
         agent.generate_batch([CONVERSATION])
+    retries = [r.getMessage() for r in caplog.records]
+    assert [m.split(": POST")[0] for m in retries] == [
+        "OpenAI request failed on attempt 1 of 3", "OpenAI request failed on attempt 2 of 3"]
+    assert all("attempts" not in m and "))" not in m and "retrying in" in m for m in retries)
 
 
 def test_400_is_not_retried_and_shows_the_server_message(server: FakeOpenAIServer) -> None:
