@@ -1,5 +1,5 @@
 """The docker backend's plumbing: build the image offline, check the daemon, and the options
-(limits, mounts, labels) of the containers that `docker_backend` starts.
+(limits, mounts, labels) of the containers that `docker_container` starts.
 
 No registry pull is needed: `build_image` makes a Debian root filesystem with debootstrap
 (from the Debian mirror apt uses), installs numpy and sympy into it with pip, and

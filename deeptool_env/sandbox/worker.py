@@ -7,7 +7,8 @@ answers with `{"status", "traceback", "exit_code"}` once the cell and every thre
 have finished. Processes a cell leaves behind are killed when it ends.
 
 Run as a script (`python -I worker.py --ctrl-fd N`) by the subprocess and docker backends,
-and entered through `serve()` by the local fork-server.
+and entered through `serve()` by the local fork-server, so it stays one stdlib-only file
+(the host's side of the frames is in `frame_reader.py`).
 """
 
 from __future__ import annotations
