@@ -33,9 +33,9 @@ class Table:
 ACCURACY_HEAD = ["Benchmark", "Problems", "k", "avg@k", "95% CI", "pass@1", "pass@k", "maj@k"]
 COST_HEAD = [
     "Benchmark",
-    "Tokens/problem",
-    "Tokens/correct",
-    "Tool calls/problem",
+    "Tokens/sample",
+    "Tokens/correct sample",
+    "Tool calls/sample",
     "Tool error rate",
     "Tool timeout rate",
     "Parse failure rate",

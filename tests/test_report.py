@@ -55,8 +55,8 @@ def test_report_files_tables_plots_and_escaping(tmp_path: Path) -> None:
         "95% CI",
         "pass@k",
         "maj@k",
-        "Tokens/problem",
-        "Tool calls/problem",
+        "Tokens/sample",
+        "Tool calls/sample",
         "unweighted",
         "abc123",
     ):
@@ -165,3 +165,21 @@ def test_viewer_data_keeps_audit_output_and_is_inert(tmp_path: Path) -> None:
     assert third["parse_error"] == "no_action" and third["perturbation"] is None
     assert "clean" not in third and sample["perturbed_turns"] == 2
     assert "(none) ×1" in page  # the per-problem table counts samples without an answer
+
+
+def test_a_played_run_reports_its_start_finish_and_data_dir(tmp_path: Path,
+                                                            monkeypatch) -> None:
+    """run.json as `evaluate` writes it: started and finished as UTC times, the data
+    directory taken from $DEEPTOOL_DATA_DIR, cost columns per sample."""
+    from benchmarks import evaluate
+
+    from .harness_agents import InstantSolver
+
+    monkeypatch.setenv("DEEPTOOL_DATA_DIR", str(tmp_path / "data"))
+    result = evaluate(InstantSolver(), out=str(tmp_path / "run"), benchmarks=("procedural",),
+                      limit=2, k=1, progress=False)
+    md = write_report(result.out)["md"].read_text(encoding="utf-8")
+    for key in ("started", "finished"):
+        assert f"| {key} | 20" in md and f"{int(result.settings[key])}" not in md
+    assert f"| data_dir | {tmp_path / 'data'} |" in md
+    assert "| Benchmark | Tokens/sample | Tokens/correct sample | Tool calls/sample |" in md
