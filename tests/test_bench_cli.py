@@ -196,3 +196,14 @@ def test_run_json_keeps_the_first_start_and_the_data_dir(tmp_path, monkeypatch):
     assert stored["started"] == first.settings["started"] == again.settings["started"]
     assert stored["started"] <= first.settings["finished"] < stored["finished"]
     assert (first.played, again.played) == (2, 1)
+
+
+def test_export_model_writes_a_directory_a_server_loads(tmp_path, capsys):
+    from transformers import AutoConfig, AutoTokenizer
+
+    assert bench_main(["export-model", str(tmp_path / "smol")]) == 0
+    assert "python -m vllm.entrypoints.openai.api_server --model" in capsys.readouterr().out
+    config = AutoConfig.from_pretrained(tmp_path / "smol")
+    assert config.architectures == ["LlamaForCausalLM"]
+    assert list((tmp_path / "smol").glob("*.safetensors"))
+    assert AutoTokenizer.from_pretrained(tmp_path / "smol").chat_template
