@@ -77,7 +77,14 @@ class DeepToolOpenEnv(Environment[DeepToolAction, DeepToolObservation, DeepToolS
         perturbations)."""
         with self._lock:
             env = self._gym_env()
-            text, info = env.reset(seed=seed, options=options or None)
+            try:
+                text, info = env.reset(seed=seed, options=options or None)
+            except Exception:
+                # Gymnasium's passive checker breaks the next step after a failed first
+                # reset: start the next reset from a fresh env.
+                self._env = None
+                env.close()
+                raise
             self._state = DeepToolState(env_id=self.env_id, episode_id=episode_id,
                                         task_id=info.get("task_id"), done=False)
         return DeepToolObservation(text=text, tokens=info.get("tokens", 0),
