@@ -3,7 +3,9 @@
 With a token, every route but the public descriptions (`/health`, `/metadata`, `/schema`,
 the OpenAPI docs) needs `Authorization: Bearer <token>`; a WebSocket without it is refused
 at the handshake (HTTP 403), an HTTP request gets 401. HTTP bodies over `max_body_bytes`
-get 413 (WebSocket frames are bounded by uvicorn's `ws_max_size`).
+get 413 (WebSocket frames are bounded by uvicorn's `ws_max_size`). A WebSocket frame that
+is JSON but not an object, or binary, would end OpenEnv's session loop; it is turned into a
+message of an unknown type, so the client gets an `UNKNOWN_TYPE` error and the session lives.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+NOT_AN_OBJECT = json.dumps({"type": "(a frame must be a JSON object with a 'type' field, as "
+                                    "text)"})
 PUBLIC_PATHS = frozenset({"/health", "/metadata", "/schema", "/openapi.json", "/docs",
                           "/redoc"})
 
@@ -45,7 +49,7 @@ class Guard:
                                 "'Authorization: Bearer <token>'")
         if kind == "http":
             return await self._limited(scope, receive, send)
-        return await self.app(scope, receive, send)
+        return await self.app(scope, _objects_only(receive), send)
 
     def _authorized(self, scope: Scope) -> bool:
         if self.token is None or scope.get("path") in PUBLIC_PATHS:
@@ -75,6 +79,29 @@ class Guard:
             await self.app(scope, counted, send)
         except BodyTooLarge:
             await _reply(send, 413, too_big)
+
+
+def _objects_only(receive: Receive) -> Receive:
+    """`receive` with every data frame a text JSON object (else `NOT_AN_OBJECT`)."""
+
+    async def checked() -> Message:
+        message = await receive()
+        if message.get("type") != "websocket.receive":
+            return message
+        text = message.get("text")
+        if text is None:
+            return {"type": "websocket.receive", "text": NOT_AN_OBJECT}
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            return message  # OpenEnv answers INVALID_JSON itself
+        except RecursionError:  # nested too deep: OpenEnv's loop would end on it
+            parsed = None
+        if not isinstance(parsed, dict):
+            return {"type": "websocket.receive", "text": NOT_AN_OBJECT}
+        return message
+
+    return checked
 
 
 async def _reply(send: Send, status: int, detail: str) -> None:
