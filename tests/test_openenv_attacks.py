@@ -5,6 +5,7 @@ clear errors, and no session or sandbox process outlives its client."""
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 
 import pytest
 import requests
@@ -67,16 +68,18 @@ def test_a_huge_http_body_is_refused(server):
 
 def test_sessions_opened_and_dropped_without_close_are_freed(server):
     wait_idle(server)
-    sockets = [ws_connect(ws_url(server)) for _ in range(MAX_SESSIONS)]
-    for socket in sockets:
-        socket.send(json.dumps({"type": "reset", "data": {"seed": 0}}))
-        assert json.loads(socket.recv(timeout=120))["type"] == "observation"
-    with ws_connect(ws_url(server)) as extra:  # one over the cap: refused at once, clearly
-        refused = json.loads(extra.recv(timeout=30))
-    assert refused["data"]["code"] == "CAPACITY_REACHED"
-    assert server.sessions()["active"] == MAX_SESSIONS
-    for socket in sockets:  # drop the TCP connection: no close frame, no goodbye
-        socket.socket.close()
+    with ExitStack() as stack:
+        sockets = [stack.enter_context(ws_connect(ws_url(server)))
+                   for _ in range(MAX_SESSIONS)]
+        for socket in sockets:
+            socket.send(json.dumps({"type": "reset", "data": {"seed": 0}}))
+            assert json.loads(socket.recv(timeout=120))["type"] == "observation"
+        with ws_connect(ws_url(server)) as extra:  # one over the cap: refused at once
+            refused = json.loads(extra.recv(timeout=30))
+        assert refused["data"]["code"] == "CAPACITY_REACHED"
+        assert server.sessions()["active"] == MAX_SESSIONS
+        for socket in sockets:  # drop the TCP connection: no close frame, no goodbye
+            socket.socket.close()
     assert_alive_and_idle(server)
 
 
