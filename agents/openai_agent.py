@@ -209,6 +209,8 @@ class OpenAIChatAgent(ChatAgent):
             return []
         model = self.model or self._resolve_model()
         abort = threading.Event()
+        if len(conversations) == 1:  # the rollout loop's one request: no pool to start
+            return [self._complete(model, conversations[0], abort)]
         workers = min(self.concurrency, len(conversations))
         with ThreadPoolExecutor(workers, thread_name_prefix="openai-agent") as pool:
             futures = [pool.submit(self._complete, model, messages, abort)
