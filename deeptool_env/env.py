@@ -1,7 +1,8 @@
 """`DeepToolMathEnv`: multi-turn math solving with a sandboxed Python tool.
 
 One episode is one problem. `reset` returns the rendered prompt (system instructions plus
-the problem); each `step(action)` takes one assistant turn (see `protocol.py`): code runs
+the problem); each `step(action)` takes one assistant turn (`protocol.py` for the default
+`protocol="tags"`, `tool_call_protocol.py` for `protocol="tools"`): code runs
 in the episode's sandbox session and its output comes back as the next observation; a final
 answer ends the episode with the outcome reward from the grader.
 """
@@ -21,6 +22,7 @@ from .sandbox import Session, shared
 from .spaces import UnicodeText, unicode_text
 from .tasks import Task, TaskSet, load_tasks
 from .tool_turn import run_tool_turn
+from .turn_protocols import PROTOCOLS
 
 MAX_OBSERVATION_CHARS = 65536
 #: What `reset(options=...)` accepts: a task by id or index, and a `PerturbationPlan`
@@ -53,6 +55,7 @@ class DeepToolMathEnv(gym.Env[str, str]):
         self.perturber = Perturber(resolve_perturbation(self.config.perturbation),
                                    timeout_s=self.config.tool_timeout_s)
         self.rewards = RewardTracker(resolve_reward(self.config.reward))
+        self.turns = PROTOCOLS[self.config.protocol]
         self.observation_space = UnicodeText(max(
             MAX_OBSERVATION_CHARS,
             protocol.max_rendered_output_chars(self.config.max_output_chars)))
@@ -82,7 +85,7 @@ class DeepToolMathEnv(gym.Env[str, str]):
         self._new_session()
         self.perturber.reset(int(self.np_random.integers(2**62)), plan)
         self.rewards.reset(self.task.solution, problem=self.task.problem)
-        system = protocol.system_prompt(self.config.max_turns)
+        system = self.turns.system_prompt(self.config.max_turns)
         user = protocol.USER_TEMPLATE.format(problem=unicode_text(self.task.problem))
         self.messages = [{"role": "system", "content": system},
                          {"role": "user", "content": user}]
@@ -99,7 +102,10 @@ class DeepToolMathEnv(gym.Env[str, str]):
         self._episode_over = False
         info = {"task_id": self.task.id, "benchmark": self.task.benchmark,
                 "task_source": self.tasks.name, "messages": [dict(m) for m in self.messages],
-                "tokens": self._tokens, "max_turns": self.config.max_turns}
+                "tokens": self._tokens, "max_turns": self.config.max_turns,
+                "protocol": self.turns.name}
+        if self.turns.tools:
+            info["tools"] = [dict(tool) for tool in self.turns.tools]
         return observation, info
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
@@ -111,7 +117,7 @@ class DeepToolMathEnv(gym.Env[str, str]):
             raise RuntimeError("the episode is over (or reset() was never called): call "
                                "reset() before step()")
         self._turn += 1
-        parsed = protocol.parse_action(action, max_chars=self.config.max_action_chars)
+        parsed = self.turns.parse(action, max_chars=self.config.max_action_chars)
         self.messages.append({"role": "assistant", "content": action})
         # A key holds one type on every turn (a dict key is absent, never None, when it does
         # not apply): vector envs batch infos by the type they see first.
@@ -123,11 +129,11 @@ class DeepToolMathEnv(gym.Env[str, str]):
             observation, turn = self._run_code(parsed.code or "", info)
         elif parsed.kind == "answer":
             observation, terminated = "", True
-            correct, turn = self._grade(action, info)
+            correct, turn = self._grade(self.turns.graded_text(action, parsed), info)
             info["termination"] = "answer"
         else:
             self._invalid_streak += 1
-            observation = protocol.render_error(parsed)
+            observation = self.turns.render_error(parsed)
             turn = Turn(kind="invalid", parse_error=parsed.error)
             if self._invalid_streak >= self.config.max_invalid_turns:
                 terminated = True
@@ -138,7 +144,7 @@ class DeepToolMathEnv(gym.Env[str, str]):
         if parsed.valid:
             self._invalid_streak = 0
         if observation:
-            self.messages.append({"role": "tool" if parsed.kind == "code" else "user",
+            self.messages.append({"role": self.turns.observation_role(parsed),
                                   "content": observation})
         self._tokens += self.config.count_tokens(action) + self.config.count_tokens(observation)
         self._chars += len(action) + len(observation)

@@ -45,6 +45,10 @@ class EnvConfig(Settings):
     sandbox: str | SandboxConfig | dict = setting(
         "local", "backend name (`local`, `docker`, `subprocess`), a `SandboxConfig`, or a "
         "dict of `SandboxConfig` fields")
+    protocol: str = setting("tags", "how a turn is written: `tags` (`<code>`/`<answer>` "
+                            "tags, the default) or `tools` (the chat template's native "
+                            "JSON tool calls, `<tool_call>{...}</tool_call>`)",
+                            choices=("tags", "tools"))
     max_turns: int = setting(8, "assistant turns per episode; the episode is truncated "
                              "after the last", rule=POSITIVE)
     max_episode_tokens: int = setting(16384, "budget for the whole context (prompt, "

@@ -16,6 +16,9 @@ from .sandbox.output import head_tail, truncation_marker
 
 ParseError = Literal["no_action", "unclosed_tag", "multiple_actions", "empty_code",
                      "answer_and_code", "too_long"]
+#: The errors only the tool-call protocol (`tool_call_protocol`) reports.
+ToolCallError = Literal["bad_json", "bad_call", "unknown_tool", "bad_arguments",
+                        "call_in_thinking"]
 PARSE_ERRORS: tuple[str, ...] = ("no_action", "unclosed_tag", "multiple_actions",
                                  "empty_code", "answer_and_code", "too_long")
 
@@ -40,7 +43,7 @@ USER_TEMPLATE = "Problem:\n{problem}"
 
 _THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
 _TAG = {name: (re.compile(f"<{name}>", re.I), re.compile(f"</{name}>", re.I))
-        for name in ("code", "answer", "output")}
+        for name in ("code", "answer", "output", "tool_call")}
 _FENCE = re.compile(r"```[ \t]*(?:python|py|python3)[ \t]*\n(.*?)```", re.S | re.I)
 _FENCE_OPEN = re.compile(r"```[ \t]*(python|py|python3)[ \t]*\n", re.I)
 _BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")
@@ -66,7 +69,7 @@ class ParsedAction:
     kind: Literal["code", "answer", "invalid"]
     code: str | None = None
     answer: str | None = None
-    error: ParseError | None = None
+    error: ParseError | ToolCallError | None = None
     detail: str = ""
     thinking: str = ""
     hallucinated_output: bool = False
@@ -76,12 +79,14 @@ class ParsedAction:
         return self.kind != "invalid"
 
 
-def _invalid(error: ParseError, detail: str = "", thinking: str = "") -> ParsedAction:
+def invalid(error: ParseError | ToolCallError, detail: str = "",
+            thinking: str = "") -> ParsedAction:
     return ParsedAction("invalid", error=error, detail=detail, thinking=thinking)
 
 
-def _split_thinking(text: str) -> tuple[str, str, bool]:
-    """(thinking, action region, think tag unclosed)."""
+def split_thinking(text: str) -> tuple[str, str, bool]:
+    """(thinking, action region, think tag unclosed): the thinking is free text, only the
+    region after `</think>` holds the action (in both protocols)."""
     close = text.rfind(_THINK_CLOSE)
     if close >= 0:
         start = text.find(_THINK_OPEN)
@@ -92,7 +97,7 @@ def _split_thinking(text: str) -> tuple[str, str, bool]:
     return "", text, False
 
 
-def _tag_blocks(region: str, name: str) -> tuple[list[str], bool]:
+def tag_blocks(region: str, name: str) -> tuple[list[str], bool]:
     """Contents of `<name>...</name>` blocks in order, and whether one is unclosed."""
     opener, closer = _TAG[name]
     blocks, pos = [], 0
@@ -122,33 +127,33 @@ def _boxed_contents(region: str) -> tuple[list[str], bool]:
 def parse_action(text: str, *, max_chars: int) -> ParsedAction:
     """Parse one assistant turn (see the module docstring for the protocol)."""
     if len(text) > max_chars:
-        return _invalid("too_long", str(max_chars))
-    thinking, region, think_unclosed = _split_thinking(text)
+        return invalid("too_long", str(max_chars))
+    thinking, region, think_unclosed = split_thinking(text)
     if think_unclosed:
-        return _invalid("unclosed_tag", "<think>", thinking)
-    outputs, _ = _tag_blocks(region, "output")
+        return invalid("unclosed_tag", "<think>", thinking)
+    outputs, _ = tag_blocks(region, "output")
     hallucinated = bool(outputs)
     region = re.sub(r"<output>.*?(</output>|$)", "", region, flags=re.S | re.I)
-    codes, code_unclosed = _tag_blocks(region, "code")
-    answers, answer_unclosed = _tag_blocks(region, "answer")
+    codes, code_unclosed = tag_blocks(region, "code")
+    answers, answer_unclosed = tag_blocks(region, "answer")
     if code_unclosed or answer_unclosed:
-        return _invalid("unclosed_tag", "<code>" if code_unclosed else "<answer>", thinking)
+        return invalid("unclosed_tag", "<code>" if code_unclosed else "<answer>", thinking)
     outside = _TAG["code"][0].sub("", region)
     fences = [m.group(1) for m in _FENCE.finditer(outside)]
     if not fences and _FENCE_OPEN.search(outside):
-        return _invalid("unclosed_tag", "```python", thinking)
+        return invalid("unclosed_tag", "```python", thinking)
     codes = codes + fences
     no_code = re.sub(r"<code>.*?</code>|```.*?```", "", region, flags=re.S | re.I)
     boxed, _ = _boxed_contents(no_code)
     has_answer = bool(answers) or bool(boxed)
     if codes and has_answer:
-        return _invalid("answer_and_code", thinking=thinking)
+        return invalid("answer_and_code", thinking=thinking)
     if len(codes) > 1 or len(answers) > 1 or (not answers and len(set(boxed)) > 1):
-        return _invalid("multiple_actions", thinking=thinking)
+        return invalid("multiple_actions", thinking=thinking)
     if codes:
         if not codes[0].strip():
-            return _invalid("empty_code", thinking=thinking)
-        return ParsedAction("code", code=_dedent_code(codes[0]), thinking=thinking,
+            return invalid("empty_code", thinking=thinking)
+        return ParsedAction("code", code=dedent_code(codes[0]), thinking=thinking,
                             hallucinated_output=hallucinated)
     if answers:
         return ParsedAction("answer", answer=answers[0].strip(), thinking=thinking,
@@ -156,10 +161,11 @@ def parse_action(text: str, *, max_chars: int) -> ParsedAction:
     if boxed:
         return ParsedAction("answer", answer=f"\\boxed{{{boxed[-1]}}}", thinking=thinking,
                             hallucinated_output=hallucinated)
-    return _invalid("no_action", thinking=thinking)
+    return invalid("no_action", thinking=thinking)
 
 
-def _dedent_code(code: str) -> str:
+def dedent_code(code: str) -> str:
+    """The code of an action without surrounding blank lines and common indentation."""
     import textwrap
 
     return textwrap.dedent(code.strip("\n"))
