@@ -16,7 +16,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from agents.prompt import observation_message
+from agents.prompt import observation_message, template_has_tool_role
 
 from .scheduler import Batched, Request, play_in_order
 from .token_trajectory import TokenTrajectory, continue_after, finish, start
@@ -41,6 +41,8 @@ class TokenEpisode:
     def begin(self) -> list[int]:
         _, info = self.env.reset(seed=self.seed, options=self.options)
         self.messages = [dict(m) for m in info["messages"]]
+        self.protocol = info.get("protocol", "tags")
+        self.tool_role = template_has_tool_role(self.tokenizer)
         self.trajectory, self.rendered = start(self.tokenizer, self.messages)
         return list(self.trajectory.ids)
 
@@ -58,7 +60,8 @@ class TokenEpisode:
                 self.release(self.env)
             return None
         self.messages += [{"role": "assistant", "content": action},
-                          observation_message(str(observation))]
+                          observation_message(str(observation), protocol=self.protocol,
+                                              tool_role=self.tool_role)]
         self.rendered = continue_after(trajectory, self.tokenizer, self.rendered, action,
                                        new_ids, self.messages, turn)
         self.turn += 1
