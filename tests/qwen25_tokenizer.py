@@ -45,6 +45,7 @@ def qwen25_tokenizer() -> Any:
     backend.add_tokens([AddedToken(text, special=special, normalized=False)
                         for text, special in ADDED_TOKENS])
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, eos_token="<|im_end|>",
-                                        pad_token="<|endoftext|>", clean_up_tokenization_spaces=False)
+                                        pad_token="<|endoftext|>",
+                                        clean_up_tokenization_spaces=False)
     tokenizer.chat_template = qwen2_5_chat_template
     return tokenizer
