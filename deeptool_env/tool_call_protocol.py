@@ -105,12 +105,13 @@ def system_prompt(max_turns: int) -> str:
     return instructions(max_turns) + tools_block()
 
 
-def format_call(name: str, arguments: Any) -> str:
-    """One tool call as the template writes it (`arguments` a dict, or raw JSON text)."""
+def format_call(name: str, arguments: dict[str, Any] | str) -> str:
+    """One tool call as the template writes it; `arguments` is a dict, or JSON text that is
+    put in as it is (a server's raw, possibly malformed, arguments string)."""
     text = arguments if isinstance(arguments, str) else json.dumps(arguments,
                                                                    ensure_ascii=False)
-    return f'<tool_call>\n{{"name": {json.dumps(name, ensure_ascii=False)}, ' \
-           f'"arguments": {text}}}\n</tool_call>'
+    return (f'<tool_call>\n{{"name": {json.dumps(name, ensure_ascii=False)}, '
+            f'"arguments": {text}}}\n</tool_call>')
 
 
 def parse_tool_call(text: str, *, max_chars: int) -> ParsedAction:

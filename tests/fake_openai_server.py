@@ -31,6 +31,7 @@ class Reply:
     `{"error": {"message": text}}`; `raw` sends these bytes as the body instead;
     `delay_s` waits before answering; `gate` holds the reply until that many requests have
     been in flight at once (or 5 s pass): concurrency shows without timing guesses.
+    `tool_calls` (a list of OpenAI `tool_calls` entries) are sent beside `text`.
     """
 
     text: str = "<code>print(1)</code>"
@@ -41,6 +42,7 @@ class Reply:
     gate: int = 0
     usage: dict[str, int] | None = field(
         default_factory=lambda: {"prompt_tokens": 11, "completion_tokens": 7})
+    tool_calls: list[dict[str, Any]] | None = None
 
 
 def cut_at_stop(text: str, stop: list[str] | None) -> str:
@@ -135,6 +137,9 @@ def _completion(reply: Reply, body: dict[str, Any]) -> dict[str, Any]:
         "id": "chatcmpl-fake", "object": "chat.completion", "model": body.get("model"),
         "choices": [{"index": 0, "finish_reason": "stop",
                      "message": {"role": "assistant", "content": text}}]}
+    if reply.tool_calls is not None:
+        data["choices"][0]["message"]["tool_calls"] = reply.tool_calls
+        data["choices"][0]["finish_reason"] = "tool_calls"
     if reply.usage is not None:
         data["usage"] = reply.usage
     return data
