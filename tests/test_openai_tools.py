@@ -133,6 +133,7 @@ def test_vllm_server_tool_calls_reach_the_env(tmp_path) -> None:
         [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model",
          str(default_hf_dir()), "--host", "127.0.0.1", "--port", str(port),
          "--served-model-name", "smollm2", "--max-model-len", "4096",
+         "--gpu-memory-utilization", "0.25",  # of host RAM on CPU; the default fails
          "--enable-auto-tool-choice", "--tool-call-parser", "hermes"],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
@@ -154,7 +155,11 @@ def test_vllm_server_tool_calls_reach_the_env(tmp_path) -> None:
         env.close()
     finally:
         os.killpg(server.pid, signal.SIGTERM)
-        server.wait(60)
+        try:
+            server.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(10)
         log.close()
     assert steps and all(info["turn"] == i + 1 for i, (_, info) in enumerate(steps))
     for action, info in steps:
