@@ -1,8 +1,7 @@
 """`OpenAIChatAgent`: a ChatAgent that talks to any OpenAI-compatible `/chat/completions`.
 
-Works with `vllm serve`, SGLang, the llama.cpp server and hosted providers. Standard
-library only (`urllib`: no extra dependency); a thread pool bounded by `concurrency` sends
-the conversations of one `generate_batch` in parallel.
+Works with vLLM, SGLang, the llama.cpp server and hosted providers. Standard library only
+(`urllib`); a thread pool of at most `concurrency` sends a `generate_batch` in parallel.
 
 Failures and retries (each request is tried at most `1 + max_retries` times):
 
@@ -211,8 +210,8 @@ class OpenAIChatAgent(ChatAgent):
         abort = threading.Event()
         if len(conversations) == 1:  # the rollout loop's one request: no pool to start
             return [self._complete(model, conversations[0], abort)]
-        workers = min(self.concurrency, len(conversations))
-        with ThreadPoolExecutor(workers, thread_name_prefix="openai-agent") as pool:
+        with ThreadPoolExecutor(min(self.concurrency, len(conversations)),
+                                thread_name_prefix="openai-agent") as pool:
             futures = [pool.submit(self._complete, model, messages, abort)
                        for messages in conversations]
             try:
@@ -227,16 +226,12 @@ class OpenAIChatAgent(ChatAgent):
                 for future in futures:
                     future.cancel()
 
-    def request_body(self, model: str, messages: list[dict[str, str]]) -> dict[str, Any]:
-        """The JSON body this agent posts to `/chat/completions` for `messages`."""
+    def _complete(self, model: str, messages: list[dict[str, str]],
+                  abort: threading.Event) -> Generation:
         fields = {"model": model, "messages": messages, "temperature": self.temperature,
                   "top_p": self.top_p, "max_tokens": self.max_new_tokens,
                   "stop": list(self.stop) or None, "seed": self.seed, **self.extra_body}
-        return {key: value for key, value in fields.items() if value is not None}
-
-    def _complete(self, model: str, messages: list[dict[str, str]],
-                  abort: threading.Event) -> Generation:
-        payload = self.request_body(model, messages)
+        payload = {key: value for key, value in fields.items() if value is not None}
         return self._with_retries(lambda: parse_completion(
             self._request("POST", "/chat/completions", payload)), abort)
 
