@@ -120,6 +120,7 @@ def free_port() -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # vLLM's CPU worker alone can take minutes to start on a busy box
 def test_vllm_server_tool_calls_reach_the_env(tmp_path) -> None:
     """vLLM's OpenAI server with the hermes tool parser: whatever SmolLM2-135M writes, the
     request carries the schema as tools=, each turn is one the env can read, and tool
