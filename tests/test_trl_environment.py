@@ -13,12 +13,15 @@ import functools
 import gc
 import math
 import os
+import re
+import shutil
+from pathlib import Path
 
 import gymnasium as gym
 import pytest
 
 from agents.interop import DeepToolEnvironment
-from agents.interop.trl_environment import TOOL_INSTRUCTIONS
+from agents.interop.trl_environment import SUBMITTED, TOOL_INSTRUCTIONS
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRL_EXPERIMENTAL_SILENCE"] = "1"
@@ -55,7 +58,7 @@ def test_python_runs_in_one_session_and_the_reward_is_the_envs(adapter):
     adapter.reset(task_index=0, seed=0)
     assert adapter.python("x = 41").startswith("<output>")
     assert adapter.python("print(x + 1)") == "<output>\n42\n</output>"
-    assert adapter.answer("\\boxed{42}") == "Answer submitted. The episode is over."
+    assert adapter.answer("\\boxed{42}") == SUBMITTED
     episode = adapter.episode
     assert [c.tool_status for c in episode.calls] == ["ok", "ok", None]
     assert episode.done and episode.termination == "answer" and episode.verdict is not None
@@ -146,3 +149,151 @@ def test_only_python_and_answer_are_tools_with_typed_documented_signatures(adapt
         schema = get_json_schema(getattr(adapter, name))["function"]
         assert schema["parameters"]["properties"][arg]["type"] == "string"
         assert schema["parameters"]["required"] == [arg] and schema["description"]
+
+
+# -- inside the real trl.GRPOTrainer ----------------------------------------------------------
+
+SCRIPT_CODE, SCRIPT_ANSWER = "print(6 * 7)", "\\boxed{42}"
+
+
+class RecordingEnvironment(DeepToolEnvironment):
+    """The adapter unchanged, plus a record of what TRL got from it (for the checks)."""
+
+    rewards: list[float] = []
+    episodes: list = []
+    envs: list = []
+
+    def __init__(self) -> None:
+        super().__init__()
+        RecordingEnvironment.envs.append(self.env)
+
+    def get_reward(self) -> float:
+        reward = super().get_reward()
+        RecordingEnvironment.rewards.append(reward)
+        RecordingEnvironment.episodes.append(self.episode)
+        return reward
+
+
+def _tool_call(name: str, **arguments: str) -> dict:
+    return {"role": "assistant", "content": "",
+            "tool_calls": [{"type": "function", "function": {"name": name,
+                                                             "arguments": arguments}}]}
+
+
+def _steering_bias(tokenizer, prompt: str) -> tuple[list, int]:
+    """`sequence_bias` entries that script the turns: the python call, the answer call, "Done."
+
+    Each entry biases the script's next token only when the context ends with the turn's
+    anchor (the last tokens before that turn: the problem, or the python call's output)
+    followed by the script so far; the model's own logits stay what TRL trains on. Also
+    the completion length the scripted turns and tool results need."""
+    probe = DeepToolEnvironment()
+    probe.reset(task_index=0)
+    output = probe.python(SCRIPT_CODE)
+    probe._finalizer()
+    tools = [probe.python, probe.answer]
+    turns = [[{"role": "user", "content": prompt}],
+             [_tool_call("python", code=SCRIPT_CODE),
+              {"role": "tool", "name": "python", "content": output}],
+             [_tool_call("answer", text=SCRIPT_ANSWER),
+              {"role": "tool", "name": "answer", "content": SUBMITTED}],
+             [{"role": "assistant", "content": "Done."}]]
+
+    def ids(messages, **kwargs):
+        return tokenizer.apply_chat_template(messages, tools=tools, tokenize=True,
+                                             return_dict=True, **kwargs)["input_ids"]
+
+    entries, history, anchors = [], [], []
+    for context, reply in zip(turns[:-1], turns[1:], strict=True):
+        history += context
+        before = ids(history, add_generation_prompt=True)
+        script = ids(history + reply[:1])[len(before):]
+        anchor = before[-24:]  # within the turn's own tokens (TRL joins turns without "\n")
+        anchors.append(anchor)
+        end = script.index(tokenizer.eos_token_id) + 1
+        entries += [[anchor + script[:k + 1], 100.0] for k in range(end)]
+    assert len({tuple(a) for a in anchors}) == len(anchors), "ambiguous script anchors"
+    first = len(ids(turns[0], add_generation_prompt=True))
+    return entries, len(ids(history + turns[-1])) - first + 8
+
+
+def test_trl_grpo_trainer_runs_two_steps_with_tool_calls_reaching_the_sandbox(tmp_path):
+    import torch
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import GRPOConfig, GRPOTrainer
+    from trl.chat_template_utils import qwen2_5_chat_template
+
+    from .tiny_model import shared_tiny_model
+
+    torch.manual_seed(0)
+    # The tiny model's ChatML template renders no tools; TRL ships Qwen2.5's, which does.
+    tokenizer = AutoTokenizer.from_pretrained(shared_tiny_model())
+    tokenizer.chat_template = qwen2_5_chat_template
+    with DeepToolEnvironment() as probe:
+        prompt = probe.reset(task_index=0)
+    RecordingEnvironment.rewards, RecordingEnvironment.episodes = [], []
+    RecordingEnvironment.envs = []
+    bias, completion_length = _steering_bias(tokenizer, prompt)
+    args = GRPOConfig(
+        output_dir=str(tmp_path), use_cpu=True, per_device_train_batch_size=2,
+        num_generations=2, max_completion_length=completion_length, max_steps=2, learning_rate=1e-5,
+        beta=0.0, report_to="none", save_strategy="no", logging_steps=1, disable_tqdm=True,
+        seed=0, bf16=False, gradient_checkpointing=False, max_tool_calling_iterations=3,
+        generation_kwargs={"sequence_bias": bias})
+    trainer = GRPOTrainer(
+        model=AutoModelForCausalLM.from_pretrained(shared_tiny_model()), args=args,
+        train_dataset=Dataset.from_dict({"task_index": [0] * 4}),
+        processing_class=tokenizer, environment_factory=RecordingEnvironment)
+    trainer.train()
+
+    episodes = RecordingEnvironment.episodes
+    assert len(episodes) == 4  # 2 steps x 2 rollouts, each scored once by get_reward
+    for episode in episodes:
+        assert [c.tool for c in episode.calls[:2]] == ["python", "answer"]
+        assert episode.calls[0].tool_status == "ok" and episode.sandbox_calls >= 1
+        assert episode.done and episode.verdict is not None
+    logs = [log for log in trainer.state.log_history if "reward" in log]
+    assert len(logs) == 2
+    for step, log in enumerate(logs):
+        batch = RecordingEnvironment.rewards[2 * step:2 * step + 2]
+        assert log["rewards/RecordingEnvironment/mean"] == pytest.approx(sum(batch) / 2)
+        assert log["reward"] == pytest.approx(sum(batch) / 2)
+        assert log["tools/call_frequency"] >= 2
+
+    envs = RecordingEnvironment.envs
+    del trainer
+    gc.collect()
+    for env in envs:
+        with pytest.raises(RuntimeError, match="closed"):
+            env.reset()
+
+
+def test_the_readme_trl_script_runs(tmp_path, monkeypatch):
+    """README's "Training with TRL" script, on the tiny Qwen2 for one short CPU step."""
+    from transformers import AutoTokenizer
+    from trl.chat_template_utils import qwen2_5_chat_template
+
+    from .tiny_model import shared_tiny_model
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme[readme.index("### Training with TRL"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    assert len(code.splitlines()) <= 13
+    model_dir = tmp_path / "tiny-qwen2-tools"
+    shutil.copytree(shared_tiny_model(), model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    tokenizer.chat_template = qwen2_5_chat_template
+    tokenizer.save_pretrained(model_dir)
+    for old, new in (('"Qwen/Qwen2.5-0.5B-Instruct"', repr(str(model_dir))),
+                     ("max_completion_length=1024", "max_completion_length=8"),
+                     ("max_steps=200", "max_steps=1, use_cpu=True, bf16=False, "
+                      "per_device_train_batch_size=2, num_generations=2, report_to='none', "
+                      "save_strategy='no', gradient_checkpointing=False")):
+        assert old in code
+        code = code.replace(old, new)
+    monkeypatch.chdir(tmp_path)
+    namespace = {"__name__": "readme_trl_example"}
+    exec(compile(code, "README-trl", "exec"), namespace)
+    logs = namespace["trainer"].state.log_history
+    assert any("rewards/DeepToolEnvironment/mean" in log for log in logs)
