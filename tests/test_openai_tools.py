@@ -54,8 +54,8 @@ def play(agent: OpenAIToolCallAgent, env: gym.Env, seed: int) -> list[tuple[str,
 
 
 def make_agent(base_url: str, **options: Any) -> OpenAIToolCallAgent:
-    return OpenAIToolCallAgent("m", base_url=base_url, timeout_s=5.0, backoff_s=0.01,
-                               max_backoff_s=0.05, **options)
+    options = {"timeout_s": 5.0, "backoff_s": 0.01, "max_backoff_s": 0.05, **options}
+    return OpenAIToolCallAgent("m", base_url=base_url, **options)
 
 
 def test_episode_through_native_tool_calls() -> None:
@@ -139,7 +139,7 @@ def test_vllm_server_tool_calls_reach_the_env(tmp_path) -> None:
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         agent = make_agent(f"http://127.0.0.1:{port}/v1", max_retries=0, temperature=0.0,
-                           max_new_tokens=128)
+                           max_new_tokens=128, timeout_s=600.0)
         agent.model = "smollm2"
         deadline = time.monotonic() + 600
         while True:
