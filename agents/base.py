@@ -67,6 +67,9 @@ class Agent(ABC):
     # True when the agent keys its per-episode state by `info["episode_key"]`, so the
     # harness may interleave several episodes through it.
     concurrent_episodes: bool = False
+    # True when each `act` call is an independent request to a server (HTTP): the rollout
+    # loop then keeps `concurrency` single-turn calls in flight instead of batching turns.
+    serves_requests: bool = False
 
     def reset(self, observation: str, info: dict[str, Any]) -> None:  # noqa: B027
         """A new episode starts with `observation` (the prompt); default: nothing to do."""

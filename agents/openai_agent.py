@@ -153,12 +153,12 @@ class OpenAIChatAgent(ChatAgent):
             and the cap of the backoff (each delay drawn in [d/2, d]) and of Retry-After.
         protocol_retries: retries allowed for malformed success replies.
         concurrency: most requests in flight during `generate_batch`.
-        extra_body: more request fields (e.g. `{"top_k": 20}` for vLLM); a None value
-            drops a field (`{"seed": None}` for a provider that rejects it).
+        extra_body: more request fields (`{"top_k": 20}`); None drops one (`{"seed": None}`).
         temperature, top_p, max_new_tokens (sent as `max_tokens`), stop, seed: as ChatAgent.
     """
 
     name = "openai"
+    serves_requests = True
 
     def __init__(self, model: str | None = None, *, base_url: str | None = None,
                  api_key: str | None = None, timeout_s: float = 600.0, max_retries: int = 4,

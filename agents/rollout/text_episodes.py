@@ -2,7 +2,7 @@
 `Agent` (observations in, action text out).
 
 `agent_backend` chooses how the loop calls the agent: an HTTP agent
-(`OpenAIChatAgent`, which serves requests independently) gets each turn on its own,
+(one with `serves_requests`, e.g. `OpenAIChatAgent`) gets each turn on its own,
 `concurrency` requests in flight; every other agent (local models batch) gets every
 ready turn in one `act_batch`. The agent sees `agent_info(info)` plus
 `info["episode_key"]`, which keys its per-episode state.
@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from agents.base import Agent
-from agents.openai_agent import OpenAIChatAgent
 from deeptool_env.audit import agent_info
 
 from .scheduler import Backend, Batched, Request, Served
@@ -73,6 +72,6 @@ def agent_backend(agent: Agent, concurrency: int) -> Backend:
         return agent.act_batch([r.prompt[0] for r in requests],
                                [r.prompt[1] for r in requests])
 
-    if isinstance(agent, OpenAIChatAgent):
+    if getattr(agent, "serves_requests", False):
         return Served(lambda request: act([request])[0], in_flight=max(1, concurrency))
     return Batched(act)
