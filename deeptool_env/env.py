@@ -125,7 +125,10 @@ class DeepToolMathEnv(gym.Env[str, str]):
                                 "parse_error": parsed.error,
                                 "hallucinated_output": parsed.hallucinated_output}
         terminated, correct = False, None
-        if parsed.kind == "code":
+        if parsed.kind == "code" and not self.config.tool:
+            observation, turn = protocol.TOOL_OFF_MESSAGE, Turn("invalid", "tool_off")
+            info["tool_refused"] = True
+        elif parsed.kind == "code":
             observation, turn = self._run_code(parsed.code or "", info)
         elif parsed.kind == "answer":
             observation, terminated = "", True

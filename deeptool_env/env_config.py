@@ -63,6 +63,10 @@ class EnvConfig(Settings):
                                      "(terminated)", rule=POSITIVE)
     tool_timeout_s: float = setting(10.0, "wall-clock limit of one code cell (seconds)",
                                     rule=POSITIVE)
+    tool: bool = setting(True, "False switches the Python tool off: a code turn is refused "
+                         "(not run) with a message saying so, uses up its turn and tokens "
+                         "like any turn but does not count as invalid; measures what the "
+                         "tool is worth at the same budget")
     token_counter: Callable[[str], int] | None = setting(
         None, "counts tokens of a text; default `approx_token_count`")
     perturbation: Any = setting(

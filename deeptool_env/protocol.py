@@ -22,6 +22,10 @@ ToolCallError = Literal["bad_json", "bad_call", "unknown_tool", "bad_arguments",
 PARSE_ERRORS: tuple[str, ...] = ("no_action", "unclosed_tag", "multiple_actions",
                                  "empty_code", "answer_and_code", "too_long")
 
+#: The observation of a code turn when the env's `tool` option is False (nothing runs).
+TOOL_OFF_MESSAGE = ("<error>\nThe Python tool is switched off in this episode: your code was "
+                    "not run. Reason without it and give the final answer.\n</error>")
+
 # Stop sequences that end a turn right after its action (for samplers that support them).
 STOP_SEQUENCES: tuple[str, ...] = ("</code>", "</answer>")
 
