@@ -1,30 +1,46 @@
-"""The README's custom-agent example runs as written."""
+"""The documented examples and commands (README.md and the docs/ pages) run as written."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+DOCS = ROOT / "docs"
+
+
+def code_blocks() -> list[str]:
+    """The fenced code blocks of README.md and every docs/ page (commands live on any page)."""
+    blocks = []
+    for page in [README, *sorted(DOCS.glob("*.md"))]:
+        block = None
+        for line in page.read_text().splitlines():
+            if re.fullmatch(r"\s*```[a-z]*\s*", line):  # a fence line (not inline ```` code)
+                if block is not None:
+                    blocks.append("\n".join(block) + "\n")
+                block = None if block is not None else []
+            elif block is not None:
+                block.append(line)
+    return blocks
 
 
 def test_custom_agent_example_runs(capsys):
-    text = README.read_text()
+    text = (DOCS / "agents.md").read_text()
     section = text[text.index("A custom agent in"):]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     exec(compile(code, "README-example", "exec"), {"__name__": "readme_example"})
     assert capsys.readouterr().out.startswith("True [0.07, 1.12]")
 
 
-def readme_commands(program: str) -> list[str]:
-    """Every `program ...` command in the README's code blocks (continuations joined)."""
-    blocks = re.findall(r"```[a-z]*\n(.*?)```", README.read_text(), re.S)
-    text = "\n".join(blocks).replace("\\\n", " ")
+def documented_commands(program: str) -> list[str]:
+    """Every `program ...` command in the documentation's code blocks (continuations joined)."""
+    text = "\n".join(code_blocks()).replace("\\\n", " ")
     return [line.strip() for line in text.splitlines() if line.strip().startswith(program)
             or "-m agents.cli " in line]
 
 
-def test_training_commands_in_the_readme_parse_and_validate(monkeypatch):
+def test_training_commands_in_the_docs_parse_and_validate(monkeypatch):
     """The documented `deeptool-train` commands name real options and valid settings."""
     import shlex
 
@@ -36,7 +52,7 @@ def test_training_commands_in_the_readme_parse_and_validate(monkeypatch):
 
     monkeypatch.chdir(README.parent)
     kinds = {"grpo": GRPOConfig, "sft": SFTConfig, "synth": SynthesisConfig}
-    commands, validated = readme_commands("deeptool-train"), 0
+    commands, validated = documented_commands("deeptool-train"), 0
     assert len(commands) >= 8
     for command in commands:
         words = shlex.split(command.split(" &")[0].split(" #")[0])

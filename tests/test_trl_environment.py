@@ -269,15 +269,15 @@ def test_trl_grpo_trainer_runs_two_steps_with_tool_calls_reaching_the_sandbox(tm
             env.reset()
 
 
-def test_the_readme_trl_script_runs(tmp_path, monkeypatch):
-    """README's "Training with TRL" script, on the tiny Qwen2 for one short CPU step."""
+def test_the_documented_trl_script_runs(tmp_path, monkeypatch):
+    """docs/training.md's "Training with TRL" script, on the tiny Qwen2 for one short CPU step."""
     from transformers import AutoTokenizer
     from trl.chat_template_utils import qwen2_5_chat_template
 
     from .tiny_model import shared_tiny_model
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = readme[readme.index("### Training with TRL"):]
+    page = (Path(__file__).resolve().parents[1] / "docs" / "training.md").read_text()
+    section = page[page.index("## Training with TRL"):]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     assert len(code.splitlines()) <= 13
     model_dir = tmp_path / "tiny-qwen2-tools"
