@@ -18,6 +18,20 @@ from collections.abc import Sequence
 from .config import DB_ENV, TOKENS_ENV, ConfigError, ServerConfig, database_url, load_tokens
 
 TOKEN_ENV = "DEEPTOOL_LEADERBOARD_TOKEN"
+VALIDATE_HELP = """Check a results directory as the server will, and say separately whether
+the results are valid (run.json's settings, every sample re-graded) and whether the
+submission metadata is complete (model_name, and model_link, notes and claimed metrics when
+given).
+
+The model name is, in order: --model-name, metadata.json's model_name, the model run.json
+names (`deeptool-bench run --model`, or the embedded model of the hf and vllm agents, with
+its LoRA adapter). A run of a custom agent without --model names none: its metadata is
+incomplete until --model-name or a metadata.json beside run.json gives it (fields:
+model_name, model_link, decoding, claimed, notes).
+
+Exit status: 0 when the results are valid (incomplete metadata is reported, not fatal),
+1 when they are not; with --submission, 0 only when the metadata is complete too, as
+`submit` and the server require."""
 
 
 def _db_option(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +50,12 @@ def _tokenizer_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tokenizer", action="append", default=[], metavar="MODEL=PATH",
                         help="count the tokens of MODEL's submissions with this tokenizer.json "
                              "(or model directory); repeatable")
+
+
+def _model_name_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model-name", default=None, metavar="NAME",
+                        help="the model's name on the leaderboard (default: metadata.json's "
+                             "model_name, else the model run.json names)")
 
 
 def _tokenizers(values: list[str]) -> dict[str, str]:
@@ -74,12 +94,19 @@ def build_parser() -> argparse.ArgumentParser:
     _data_option(regrade)
     _tokenizer_option(regrade)
 
-    validate = sub.add_parser("validate", help="check a results directory before submitting")
-    validate.add_argument("results")
+    validate = sub.add_parser(
+        "validate", help="check a results directory before submitting",
+        description=VALIDATE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    validate.add_argument("results", help="a `deeptool-bench run` --out directory or a bundle")
+    validate.add_argument("--submission", action="store_true",
+                          help="exit 0 only when the metadata is complete too (what `submit` "
+                               "requires); default: only the results decide the exit status")
+    _model_name_option(validate)
     _data_option(validate)
 
     submit = sub.add_parser("submit", help="validate locally, then upload to a server")
     submit.add_argument("results")
+    _model_name_option(submit)
     submit.add_argument("--server", required=True, help="e.g. http://127.0.0.1:8080")
     submit.add_argument("--token", default=None, help=f"upload token (default ${TOKEN_ENV})")
     submit.add_argument("--timeout", type=float, default=300.0)
@@ -141,7 +168,8 @@ def _regrade(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from .intake import check_results
 
-    report = check_results(args.results, args.data_dir)
+    report = check_results(args.results, args.data_dir, model_name=args.model_name,
+                           submission=args.submission)
     for line in report.lines:
         print(line)
     return 0 if report.ok else 1
@@ -167,7 +195,7 @@ def _submit(args: argparse.Namespace) -> int:
     token = args.token or os.environ.get(TOKEN_ENV)
     if not token:
         raise ConfigError(f"an upload token is needed: --token or ${TOKEN_ENV}")
-    report = check_results(args.results, args.data_dir)
+    report = check_results(args.results, args.data_dir, model_name=args.model_name)
     for line in report.lines:
         print(line)
     if not report.ok or report.bundle is None:

@@ -4,13 +4,12 @@ This is the one place that calls the submission format and validator
 (`leaderboard.submission`, `leaderboard.validate`): `grade_bundle` turns a bundle into a
 `db.Grading` (server-computed summary, six-benchmark score, per-problem results, a few
 example trajectories), `regrade_all` re-runs that on every stored bundle and reports how
-ranks and scores moved, and `check_results` is the client-side check behind `validate` and
-`submit`.
+ranks and scores moved. The client-side check behind `validate` and `submit` is
+`check.check_results` (imported here too).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +17,9 @@ from typing import Any
 import deeptool_env
 from benchmarks.metrics import benchmark_sort_key
 
+from .check import Check as Check
+from .check import check_results as check_results
+from .check import metadata_problem, percent
 from .db import ACCEPTED, INVALID, Database, DuplicateSubmission, Grading
 from .issues import Budget, BudgetExceeded
 from .ranking import rank, score
@@ -53,6 +55,7 @@ class Intake:
     content_sha256: str = ""
     issue_counts: dict[str, int] = field(default_factory=dict)
     issues_omitted: int = 0
+    metadata_problem: str | None = None  # the submitter's fields, as `validate` says it
 
 
 def _clip(text: Any, limit: int = EXAMPLE_TEXT_CHARS) -> str:
@@ -133,7 +136,8 @@ def grade_bundle(data: bytes, data_dir: str | None, *, budget_s: float | None = 
     issues = [issue.to_dict() for issue in report.issues]
     counted = {"issue_counts": report.issue_counts, "issues_omitted": report.issues_omitted}
     if not report.ok or submission.metadata is None:
-        return Intake(False, issues, meta=meta, content_sha256=digest, **counted)
+        return Intake(False, issues, meta=meta, content_sha256=digest,
+                      metadata_problem=metadata_problem(report.issues), **counted)
     return Intake(True, issues, submission.metadata.model_name,
                   submission.metadata.perturbation, meta, _grading(report), digest, **counted)
 
@@ -189,10 +193,6 @@ def regrade_all(db: Database, data_dir: str | None,
                  before[i][2], after[i][2]) for i in sorted(after) if i in before]
 
 
-def _fmt(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.1f}"
-
-
 def describe_moves(moves: list[Move]) -> list[str]:
     """Human lines for a re-grade: what moved first, then a count of the unchanged."""
     lines, same = [], 0
@@ -206,36 +206,10 @@ def describe_moves(moves: list[Move]) -> list[str]:
         if m.old_rank != m.new_rank:
             parts.append(f"rank {m.old_rank or '–'} -> {m.new_rank or '–'}")
         if m.old_score != m.new_score:
-            parts.append(f"score {_fmt(m.old_score)} -> {_fmt(m.new_score)}")
+            parts.append(f"score {percent(m.old_score)} -> {percent(m.new_score)}")
         if m.old_status != m.new_status:
             parts.append(f"status {m.old_status} -> {m.new_status}")
         lines.append(" ".join(parts))
     lines.append(f"re-graded {len(moves)} submissions: {len(moves) - same} changed, "
                  f"{same} unchanged")
     return lines
-
-
-@dataclass
-class Check:
-    """The client-side check of a results directory: printable lines, and the bundle."""
-
-    ok: bool
-    lines: list[str]
-    bundle: bytes | None
-
-
-def check_results(path: str | os.PathLike[str], data_dir: str | None) -> Check:
-    """Load and validate `path` like the server will; the bundle to upload when valid."""
-    try:
-        submission = load_submission(path)
-    except (SubmissionError, OSError) as exc:
-        return Check(False, [f"error: {exc}"], None)
-    report = validate_submission(submission, data_dir=data_dir)
-    lines = [str(issue) for issue in report.issues]
-    omitted = getattr(report, "issues_omitted", 0)
-    if omitted:
-        lines.append(f"... and {omitted} more issues")
-    mean = score(dict(report.summary))
-    verdict = "valid" if report.ok else "INVALID"
-    lines.append(f"{path}: {verdict}; six-benchmark mean avg@k {_fmt(mean)}")
-    return Check(report.ok, lines, submission.to_bundle() if report.ok else None)

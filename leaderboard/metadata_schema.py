@@ -1,5 +1,10 @@
 """The typed submission metadata (`SubmissionMetadata`, from JSON) and its check: every
-field's type and bounds, the datasets' digests, the decoding settings, claimed metrics."""
+field's type and bounds, the datasets' digests, the decoding settings, claimed metrics.
+
+The metadata has two parts: the run's settings (`RunSettings`, from run.json: what the
+results are checked against) and the submitter's description (`SUBMITTER_FIELDS`: model
+name and link, notes, claims). `check_metadata` keeps them apart, so a run whose model name
+is still missing can have its results validated, while only complete metadata is accepted."""
 
 from __future__ import annotations
 
@@ -8,16 +13,18 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from benchmarks.metrics import RunSummary
 from deeptool_env.perturbations import PRESETS
 from deeptool_env.tasks import BENCHMARKS
 
-from .field_checks import FieldChecker, ValidationIssue, json_kind
+from .field_checks import ERROR, WARNING, FieldChecker, ValidationIssue, json_kind
 
 MAX_MODEL_NAME = 200
 MAX_NOTES = 2000
 MAX_SHORT_TEXT = 200
 MAX_K = 1024  # bound for k and max_turns (coverage checks build range(k) per problem)
 MAX_EPISODE_TOKENS = 10**7  # bound for the declared max_episode_tokens
+TOLERANCE = 1e-6  # how far a claimed metric may be from the server's
 #: Per-benchmark metrics a submitter may claim (fields of `benchmarks.metrics.BenchmarkSummary`).
 CLAIMABLE = ("avg_at_k", "pass_at_1", "pass_at_k", "maj_at_k", "no_answer_rate",
              "tokens_per_problem", "tokens_per_correct", "tool_calls_per_problem",
@@ -36,42 +43,78 @@ class Decoding:
     max_new_tokens: int | None = None
 
 
-@dataclass(frozen=True)
-class SubmissionMetadata:
-    """What a submission says about its run. `datasets` maps each submitted benchmark to the
-    sha256 of the data file the run used; `claimed` holds optional self-reported metrics
-    (`{benchmark: {metric: value}, "mean": value}`), which are only compared, never shown.
-    `max_episode_tokens` (the env's token budget, from run.json) is checked when declared."""
+@dataclass(frozen=True, kw_only=True)
+class RunSettings:
+    """The settings of the run that made the samples (run.json's part of the metadata):
+    what the results are checked against, whoever submits them. `datasets` maps each
+    submitted benchmark to the sha256 of the data file the run used; `max_episode_tokens`
+    (the env's token budget) is checked when declared."""
 
-    model_name: str
     agent: str
     k: int
     max_turns: int
     perturbation: str
     package_version: str
     datasets: dict[str, str]
-    model_link: str | None = None
     max_episode_tokens: int | None = None
     decoding: Decoding | None = None
-    claimed: dict[str, Any] | None = None
-    notes: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form; optional fields that are None are left out."""
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
+@dataclass(frozen=True, kw_only=True)
+class SubmissionMetadata(RunSettings):
+    """What a submission says about its run: the run's settings plus the submitter's own
+    description (`SUBMITTER_FIELDS`): the model's name and link, notes, and `claimed`, the
+    optional self-reported metrics (`{benchmark: {metric: value}, "mean": value}`), which are
+    only compared, never shown."""
+
+    model_name: str
+    model_link: str | None = None
+    claimed: dict[str, Any] | None = None
+    notes: str | None = None
+
+
+@dataclass(frozen=True)
+class MetadataCheck:
+    """The outcome of checking metadata: `metadata` when it has no issue; `run` (the run's
+    settings) when none of the issues is about them, so the results can be validated while
+    the submitter's fields are still incomplete."""
+
+    metadata: SubmissionMetadata | None
+    run: RunSettings | None
+    issues: list[ValidationIssue]
+
+
 _META_REQUIRED = ("model_name", "agent", "k", "max_turns", "perturbation", "package_version",
                   "datasets")
 _META_OPTIONAL = ("model_link", "max_episode_tokens", "decoding", "claimed", "notes")
+#: The fields that describe the submission rather than the run (run.json has none of them
+#: but `model`; a results directory's metadata.json or `--model-name` supplies them).
+SUBMITTER_FIELDS = ("model_name", "model_link", "claimed", "notes")
+RUN_FIELDS = tuple(f for f in _META_REQUIRED + _META_OPTIONAL if f not in SUBMITTER_FIELDS)
+
+
+def is_submitter_issue(issue: ValidationIssue) -> bool:
+    """Whether `issue` is about the submitter's fields (model name, link, notes, claimed
+    metrics), not about the run's results: those do not make the results invalid."""
+    return issue.line is None and (issue.field or "").split(".", 1)[0] in SUBMITTER_FIELDS
 
 
 def parse_metadata(data: Any) -> tuple[SubmissionMetadata | None, list[ValidationIssue]]:
     """Check a decoded metadata object; the typed record when it has no issue, else None."""
+    found = check_metadata(data)
+    return found.metadata, found.issues
+
+
+def check_metadata(data: Any) -> MetadataCheck:
+    """Check a decoded metadata object field by field (see `MetadataCheck`)."""
     check = FieldChecker("metadata")
     if not isinstance(data, dict):
         check.add("wrong_type", "$", f"must be a JSON object, got {json_kind(data)}")
-        return None, check.issues
+        return MetadataCheck(None, None, check.issues)
     check.keys(data, _META_REQUIRED, _META_OPTIONAL)
     got = {k: v for k, v in data.items() if k in _META_REQUIRED + _META_OPTIONAL}
     for key, limit in (("model_name", MAX_MODEL_NAME), ("agent", MAX_SHORT_TEXT),
@@ -105,10 +148,14 @@ def parse_metadata(data: Any) -> tuple[SubmissionMetadata | None, list[Validatio
                 else None)
     if got.get("claimed") is not None:
         _check_claimed(check, got["claimed"])
-    if check.issues:
-        return None, check.issues
     got["decoding"] = decoding
-    return SubmissionMetadata(**got), []
+    run = None
+    if all(is_submitter_issue(issue) for issue in check.issues):
+        run = RunSettings(**{key: got[key] for key in RUN_FIELDS if key in got})
+    if check.issues:
+        return MetadataCheck(None, run, check.issues)
+    meta = SubmissionMetadata(**got)
+    return MetadataCheck(meta, meta, [])
 
 
 def _check_datasets(check: FieldChecker, datasets: Any) -> None:
@@ -163,3 +210,27 @@ def _check_claimed(check: FieldChecker, claimed: Any) -> None:
                               f"(known: {', '.join(CLAIMABLE)})")
                 else:
                     check.typed(value, metric, "float", f"{path}.{metric}")
+
+
+def compare_claims(claimed: dict[str, Any] | None, summary: RunSummary | None, *,
+                   strict: bool = True) -> list[ValidationIssue]:
+    """A "claim_mismatch" (an error when `strict`, else a warning) for every claimed metric
+    further than `TOLERANCE` from the server's `summary` (None: nothing could be graded)."""
+    if not claimed:
+        return []
+    level, issues = ERROR if strict else WARNING, []
+    pairs: list[tuple[str, float, float | None]] = []
+    for name, claim in claimed.items():
+        if name == "mean":
+            pairs.append(("mean", claim, summary.mean_avg_at_k_unweighted if summary else None))
+            continue
+        bench = summary.benchmarks.get(name) if summary else None
+        pairs += [(f"{name}.{metric}", value, getattr(bench, metric) if bench else None)
+                  for metric, value in claim.items()]
+    for path, value, actual in pairs:
+        if actual is None or abs(value - actual) > TOLERANCE:
+            got = "nothing (no graded samples)" if actual is None else repr(actual)
+            issues.append(ValidationIssue("claim_mismatch", f"metadata: field 'claimed.{path}' "
+                          f"is {value!r} but the server recomputes {got}",
+                          field=f"claimed.{path}", level=level))
+    return issues

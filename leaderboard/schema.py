@@ -17,13 +17,20 @@ from .metadata_schema import (
     MAX_MODEL_NAME,
     MAX_NOTES,
     MAX_SHORT_TEXT,
+    RUN_FIELDS,
+    SUBMITTER_FIELDS,
     Decoding,
+    MetadataCheck,
+    RunSettings,
     SubmissionMetadata,
+    check_metadata,
+    is_submitter_issue,
     parse_metadata,
 )
 from .sample_schema import SAMPLE_FIELDS, TERMINATIONS, parse_sample
 
 __all__ = ["CLAIMABLE", "ERROR", "INFO", "MAX_EPISODE_TOKENS", "MAX_K", "MAX_MODEL_NAME",
-           "MAX_NOTES", "MAX_SHORT_TEXT", "SAMPLE_FIELDS", "TERMINATIONS", "WARNING",
-           "Decoding", "SubmissionMetadata", "ValidationIssue", "parse_metadata",
-           "parse_sample"]
+           "MAX_NOTES", "MAX_SHORT_TEXT", "RUN_FIELDS", "SAMPLE_FIELDS", "SUBMITTER_FIELDS",
+           "TERMINATIONS", "WARNING", "Decoding", "MetadataCheck", "RunSettings",
+           "SubmissionMetadata", "ValidationIssue", "check_metadata", "is_submitter_issue",
+           "parse_metadata", "parse_sample"]

@@ -40,7 +40,14 @@ from typing import Any
 from benchmarks.records import SAMPLES_FILE, SampleRecord
 
 from .issues import Budget, IssueLog
-from .schema import SubmissionMetadata, ValidationIssue, parse_metadata, parse_sample
+from .schema import (
+    MetadataCheck,
+    RunSettings,
+    SubmissionMetadata,
+    ValidationIssue,
+    check_metadata,
+    parse_sample,
+)
 
 BUNDLE_METADATA = "submission.json"
 BUNDLE_SAMPLES = SAMPLES_FILE
@@ -86,16 +93,14 @@ def loads(text: str | bytes) -> Any:
         raise ValueError("nested too deeply") from None
 
 
-def metadata_from_bytes(raw: bytes) -> tuple[dict[str, Any], SubmissionMetadata | None,
-                                             list[ValidationIssue]]:
-    """Decode and check metadata bytes: (the decoded object or {}, the record or None, issues)."""
+def metadata_from_bytes(raw: bytes) -> tuple[dict[str, Any], MetadataCheck]:
+    """Decode and check metadata bytes: (the decoded object or {}, the check's outcome)."""
     try:
         data = loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
-        return {}, None, [ValidationIssue("bad_json", f"metadata: not valid UTF-8 JSON: {exc}",
-                                          field="$")]
-    meta, issues = parse_metadata(data)
-    return (data if isinstance(data, dict) else {}), meta, issues
+        return {}, MetadataCheck(None, None, [ValidationIssue(
+            "bad_json", f"metadata: not valid UTF-8 JSON: {exc}", field="$")])
+    return (data if isinstance(data, dict) else {}), check_metadata(data)
 
 
 def too_large(what: str, size: int, limit: int) -> SubmissionError:
@@ -107,8 +112,10 @@ def too_large(what: str, size: int, limit: int) -> SubmissionError:
 class Submission:
     """A parsed submission. `records[i]` came from line `lines[i]` of samples.jsonl; lines
     that failed the schema are left out and explained in `issues`. `metadata` is None when
-    the metadata failed its schema (`raw_metadata` then holds what was sent); `n_lines`
-    counts the non-blank lines."""
+    the metadata failed its schema (`raw_metadata` then holds what was sent); `settings` is
+    the run's part of it, set whenever that part passed (the results are checked against
+    it), and `metadata_issues` are the metadata's issues; `n_lines` counts the non-blank
+    lines."""
 
     metadata: SubmissionMetadata | None
     raw_metadata: dict[str, Any]
@@ -118,6 +125,8 @@ class Submission:
     lines: list[int] = field(default_factory=list)
     issues: IssueLog = field(default_factory=IssueLog)
     n_lines: int = 0
+    settings: RunSettings | None = None
+    metadata_issues: list[ValidationIssue] = field(default_factory=list)
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -146,9 +155,10 @@ class Submission:
         if lines > limits.max_lines:
             raise SubmissionError("too_large", f"{SAMPLES_FILE} has {lines} lines, over the "
                                   f"limit of {limits.max_lines}; nothing was parsed")
-        raw, metadata, issues = metadata_from_bytes(metadata_bytes)
-        sub = cls(metadata, raw, bytes(metadata_bytes), bytes(samples_bytes))
-        sub.issues.extend(issues)
+        raw, checked = metadata_from_bytes(metadata_bytes)
+        sub = cls(checked.metadata, raw, bytes(metadata_bytes), bytes(samples_bytes),
+                  settings=checked.run, metadata_issues=list(checked.issues))
+        sub.issues.extend(checked.issues)
         sub._parse_samples(limits, budget or Budget(None))
         return sub
 

@@ -28,7 +28,7 @@ from deeptool_env.spaces import unicode_text
 
 from .issues import Budget
 from .regrade import Entry
-from .schema import SubmissionMetadata, ValidationIssue
+from .schema import RunSettings, ValidationIssue
 from .tokens import APPROX, TokenCounter
 
 SPECIAL_PER_TURN = 16  # tokens a turn may have beyond its text (end-of-turn, template)
@@ -61,7 +61,7 @@ def _allowed_kinds(preset: str) -> tuple[set[str], int | None]:
 class TrajectoryChecker:
     """Checks and recounts the samples of one submission (prompts counted once per task)."""
 
-    def __init__(self, meta: SubmissionMetadata, counter: TokenCounter = APPROX) -> None:
+    def __init__(self, meta: RunSettings, counter: TokenCounter = APPROX) -> None:
         self.meta, self.counter = meta, counter
         self.kinds, self.cap = _allowed_kinds(meta.perturbation)
         self.system = system_prompt(meta.max_turns)
@@ -161,7 +161,7 @@ class TrajectoryChecker:
         return bounds
 
 
-def check_trajectories(entries: Sequence[Entry], meta: SubmissionMetadata,
+def check_trajectories(entries: Sequence[Entry], meta: RunSettings,
                        counter: TokenCounter, budget: Budget
                        ) -> tuple[list[Cost], list[ValidationIssue]]:
     """Costs of `entries` (in order) and every settings or counter issue; raises

@@ -44,7 +44,9 @@ def _refusal(intake: Intake) -> JSONResponse | None:
                              "re-grade; try again later", "issues": intake.issues},
                             status_code=503)
     if not intake.ok or intake.grading is None:
-        return JSONResponse({"detail": "the submission is invalid",
+        detail = "the submission is invalid" + (f"; metadata: {intake.metadata_problem}"
+                                                if intake.metadata_problem else "")
+        return JSONResponse({"detail": detail,
                              "issues": intake.issues, "issue_counts": intake.issue_counts,
                              "issues_omitted": intake.issues_omitted}, status_code=422)
     return None

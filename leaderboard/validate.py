@@ -6,7 +6,9 @@ its `final_text` (`regrade.py`); the summary is `benchmarks.metrics.summarize` o
 re-graded records, with the turns, characters and tokens the server recounted
 (`trajectory.py`) in place of the record's counters. Claimed metrics are only compared with it.
 Every trajectory is checked against the declared settings (max_turns, max_episode_tokens,
-decoding.max_new_tokens with a known tokenizer, the perturbation preset).
+decoding.max_new_tokens with a known tokenizer, the perturbation preset): the run's part of
+the metadata (`Submission.settings`), so the results are checked while the submitter's part
+(model name, claims) is still incomplete.
 
 Rejection codes (level "error"): from parsing (`Submission.issues`) bad_json, bad_encoding,
 line_too_long, missing_field, unknown_field, wrong_type, invalid_value;
@@ -29,33 +31,36 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import deeptool_env
-from benchmarks.metrics import RunSummary, group_problems, summarize
+from benchmarks.metrics import group_problems, summarize
 from benchmarks.records import SampleRecord
 from deeptool_env.tasks import BENCHMARK_SHA256, BENCHMARKS, TaskSet, canonical_name, load_tasks
 from deeptool_env.tasks.errors import TaskIntegrityError, TaskSourceError
 
 from .issues import MAX_ISSUES, Budget, BudgetExceeded, IssueLog
+from .metadata_schema import RunSettings, compare_claims, is_submitter_issue
 from .regrade import Entry, SampleVerdict, majority_equivalence, regrade
-from .schema import ERROR, WARNING, SubmissionMetadata, ValidationIssue
+from .schema import ERROR, WARNING, ValidationIssue
 from .submission import Submission
 from .tokens import APPROX, TokenCounter
 from .trajectory import check_trajectories, cost_summary
 
-TOLERANCE = 1e-6
 SHOWN = 5
 _ORDER = {ERROR: 0, WARNING: 1}
 
 
 @dataclass
 class ValidationReport:
-    """The outcome: `ok` when no issue is an error. `issues` lists at most `max_issues`
-    (errors first); `issue_counts` counts every issue by code. `summary` is the server's
-    `RunSummary.to_dict()` over the re-graded samples ({} when none could be graded);
-    `records` are those samples with the server's verdicts, `verdicts` the per-sample view."""
+    """The outcome: `ok` when no issue is an error; `results_ok` when no error is about the
+    run or its samples, `metadata_ok` when the submitter's fields are complete and true
+    (`schema.is_submitter_issue`). `issues`: at most `max_issues`, errors first;
+    `issue_counts` counts all by code. `summary`: the server's `RunSummary.to_dict()` of the
+    re-graded `records` ({} when none); `verdicts`: the per-sample view."""
 
     ok: bool
     issues: list[ValidationIssue]
     summary: dict[str, Any]
+    results_ok: bool = False
+    metadata_ok: bool = False
     verdicts: list[SampleVerdict] = field(default_factory=list)
     records: list[SampleRecord] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
@@ -67,7 +72,8 @@ class ValidationReport:
 
     def to_dict(self, *, verdicts: bool = False) -> dict[str, Any]:
         """JSON form without the records (and without per-sample verdicts unless asked)."""
-        out = {"ok": self.ok, "issues": [i.to_dict() for i in self.issues],
+        out = {"ok": self.ok, "results_ok": self.results_ok, "metadata_ok": self.metadata_ok,
+               "issues": [i.to_dict() for i in self.issues],
                "summary": self.summary, "counts": self.counts,
                "issue_counts": self.issue_counts, "issues_omitted": self.issues_omitted,
                "cost": self.cost,
@@ -91,7 +97,7 @@ def _canonical(name: str) -> str | None:
     return found if found in BENCHMARKS else None
 
 
-def _load_data(meta: SubmissionMetadata | None, used: dict[str, list[int]],
+def _load_data(meta: RunSettings | None, used: dict[str, list[int]],
                data_dir: Any) -> tuple[dict[str, TaskSet], list[ValidationIssue]]:
     """The server's task sets of the submitted benchmarks, with the dataset checks."""
     issues: list[ValidationIssue] = []
@@ -186,29 +192,7 @@ def _coverage(entries: list[Entry], tasksets: dict[str, TaskSet], k: int | None,
     return issues
 
 
-def _check_claims(meta: SubmissionMetadata | None, summary: RunSummary | None,
-                  strict: bool) -> list[ValidationIssue]:
-    if meta is None or not meta.claimed:
-        return []
-    level, issues = ERROR if strict else WARNING, []
-    pairs: list[tuple[str, float, float | None]] = []
-    for name, claim in meta.claimed.items():
-        if name == "mean":
-            pairs.append(("mean", claim, summary.mean_avg_at_k_unweighted if summary else None))
-            continue
-        bench = summary.benchmarks.get(name) if summary else None
-        pairs += [(f"{name}.{metric}", value, getattr(bench, metric) if bench else None)
-                  for metric, value in claim.items()]
-    for path, claimed, actual in pairs:
-        if actual is None or abs(claimed - actual) > TOLERANCE:
-            got = "nothing (no graded samples)" if actual is None else repr(actual)
-            issues.append(ValidationIssue("claim_mismatch", f"metadata: field 'claimed.{path}' "
-                          f"is {claimed!r} but the server recomputes {got}",
-                          field=f"claimed.{path}", level=level))
-    return issues
-
-
-def _perturbation(entries: list[Entry], meta: SubmissionMetadata) -> list[ValidationIssue]:
+def _perturbation(entries: list[Entry], meta: RunSettings) -> list[ValidationIssue]:
     off = [e.line for e in entries if e.record.perturbation != meta.perturbation]
     if not off:
         return []
@@ -239,7 +223,7 @@ def validate_submission(submission: Submission, *, data_dir: Any = None,
     """
     started = time.perf_counter()
     budget = budget or Budget(budget_s)
-    meta = submission.metadata
+    meta = submission.settings  # the run's settings, even when the submitter's are not done
     issues = IssueLog(max_issues)
     issues.merge(submission.issues)
     used: dict[str, list[int]] = defaultdict(list)
@@ -282,7 +266,11 @@ def validate_submission(submission: Submission, *, data_dir: Any = None,
     except BudgetExceeded as exc:
         issues.append(ValidationIssue("budget_exceeded", str(exc)))
         records, verdicts, cost, summary = [], [], {}, None
-    issues.extend(_check_claims(meta, summary, strict_claims))
+    claims = compare_claims(submission.metadata.claimed if submission.metadata else None,
+                            summary, strict=strict_claims)
+    issues.extend(claims)
+    metadata_errors = sum(i.level == ERROR and is_submitter_issue(i)
+                          for i in submission.metadata_issues + claims)
     counts = {"lines": submission.n_lines, "samples": len(submission.records),
               "graded": len(records), "correct": sum(r.correct for r in records),
               "claimed_correct": sum(v.claimed_correct for v in verdicts),
@@ -290,7 +278,9 @@ def validate_submission(submission: Submission, *, data_dir: Any = None,
               "downgraded": sum(v.claimed_correct and not v.correct for v in verdicts),
               "problems": len({(r.benchmark, r.problem_id) for r in records})}
     return ValidationReport(
-        ok=issues.errors == 0, issues=sorted(issues, key=lambda i: _ORDER.get(i.level, 2)),
+        ok=issues.errors == 0, results_ok=issues.errors == metadata_errors,
+        metadata_ok=metadata_errors == 0 and submission.metadata is not None,
+        issues=sorted(issues, key=lambda i: _ORDER.get(i.level, 2)),
         summary=summary.to_dict() if summary else {}, verdicts=verdicts, records=records,
         counts=counts, issue_counts=dict(issues.by_code), issues_omitted=issues.omitted,
         cost=cost, elapsed_s=round(time.perf_counter() - started, 3))
