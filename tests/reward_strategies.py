@@ -2,7 +2,7 @@
 
 Each strategy is a scripted policy `(observation, turn, episode) -> action`; `play` runs it
 on real episodes (real sandbox, grader and perturbations) and `strategy_table` gives the
-README table "strategy | mean episode reward | vs honest solver".
+table of docs/rewards.md "strategy | mean episode reward | vs honest solver".
 `python3 -m tests.reward_strategies` prints that table.
 """
 
@@ -177,7 +177,7 @@ def strategy_table(episodes: int = 8) -> dict[tuple[str, str, str], float]:
 
 
 def markdown(table: dict[tuple[str, str, str], float]) -> str:
-    """The README table: one row per strategy, a column pair per problem and setting."""
+    """The table of docs/rewards.md: one row per strategy, a column pair per problem and setting."""
     settings = sorted({(p, s) for p, s, _ in table}, key=lambda k: (k[0] != PROCEDURAL.name,
                                                                      k[1] != "none"))
     head = "| strategy | " + " | ".join(f"{p}, `{s}`" for p, s in settings) + " |"

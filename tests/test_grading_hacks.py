@@ -2,7 +2,7 @@
 
 Every false positive here graded a wrong answer as correct before the fix (a reward hack worth
 1.02 instead of 0.02 per episode); each must now be a mismatch. The false negatives are forms the
-env's answer protocol accepts (README, "Answer grader").
+env's answer protocol accepts (docs/grading.md).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The reward attacked as a GRPO policy would: every way to earn reward without solving.
 
-The strategies (`reward_strategies.py`) play real episodes; the README table comes from
+The strategies (`reward_strategies.py`) play real episodes; the table of docs/rewards.md comes from
 the same code (`python3 -m tests.reward_strategies`).
 """
 

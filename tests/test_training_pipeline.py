@@ -1,4 +1,4 @@
-"""The whole training pipeline through its command lines, as the README runs it:
+"""The whole training pipeline through its command lines, as docs/training.md runs it:
 `deeptool-train synth` (a teacher on a real HTTP server) -> `sft` -> `grpo` from the SFT
 model -> `deeptool-bench run` on the GRPO model, with the random tiny Qwen2 as student."""
 
