@@ -26,7 +26,7 @@ from deeptool_env.settings import (
     setting,
 )
 
-LLMS = ("openai", "hf")
+LLMS = ("openai", "hf", "template")
 RECOVERY_WRITERS = ("llm", "template")
 # Kinds that change what the tool *shows* (extrinsic and corrupted families). stale_output
 # is left out: its true output arrives with the next code turn, which breaks the "re-run
@@ -51,13 +51,17 @@ class SynthesisConfig(Settings):
     strict_data: bool = like(EnvConfig, "strict_data")
     require_solution: bool = setting(True, "only problems with a worked solution; false lets "
                                      "the teacher solve problems that only have an answer "
-                                     "(e.g. math_train)")
+                                     "(e.g. math_train); not used with `--llm template`")
     limit: int | None = setting(None, "at most this many problems", rule=POSITIVE)
     offset: int = setting(0, "problems skipped first", rule=NON_NEGATIVE)
     shuffle: bool = setting(False, "visit the problems in a seeded random order")
     llm: str = setting("openai", "`openai` (any OpenAI-compatible server; the key comes from "
-                       "$DEEPTOOL_OPENAI_API_KEY or $OPENAI_API_KEY) or `hf` (local "
-                       "transformers)", choices=LLMS, section="Teacher")
+                       "$DEEPTOOL_OPENAI_API_KEY or $OPENAI_API_KEY), `hf` (local "
+                       "transformers) or `template` (scripted teacher for procedural "
+                       "problems: each family's solution written from the task's generator "
+                       "parameters; no model, so the model and sampling settings are unused; "
+                       "other problems are rejected as no_template)", choices=LLMS,
+                       section="Teacher")
     model: str | None = setting(None, "the served model name (openai; default the server's "
                                 "first model) or a model directory, .gguf file or hub id "
                                 "(hf; default the embedded SmolLM2)")
@@ -92,9 +96,11 @@ class SynthesisConfig(Settings):
     intrinsic_share: float = setting(0.3, "fraction of injections that are intrinsic",
                                      rule=FRACTION)
     severity: float = like(PerturbationConfig, "severity")
-    recovery: str = setting("llm", "who writes a recovery turn's thought: `llm` (the teacher, "
-                            "with the recovery prompt; a template when its reply is "
-                            "unusable) or `template`", choices=RECOVERY_WRITERS)
+    recovery: str | None = setting(None, "who writes a recovery turn's thought: `llm` (the "
+                                   "teacher, with the recovery prompt; a template when its "
+                                   "reply is unusable) or `template` (default: `template` "
+                                   "with `--llm template`, which allows nothing else; `llm` "
+                                   "otherwise)", choices=RECOVERY_WRITERS)
     sandbox: str = like(SandboxConfig, "backend", section="Execution and output")
     tool_timeout_s: float = like(EnvConfig, "tool_timeout_s")
     out: str = setting("data/synth/trajectories.jsonl", "kept trajectories (SFT JSONL); "
@@ -105,6 +111,12 @@ class SynthesisConfig(Settings):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.recovery is None:
+            self.recovery = "template" if self.llm == "template" else "llm"
+        if self.llm == "template" and self.recovery != "template":
+            raise SettingsError("recovery llm needs a teacher LLM, but llm is template (the "
+                                "scripted teacher): drop --recovery or set --recovery "
+                                "template")
         self.extrinsic_kinds = _names("extrinsic_kinds", self.extrinsic_kinds, OUTPUT_KINDS)
         self.intrinsic_kinds = _names("intrinsic_kinds", self.intrinsic_kinds, CODE_KINDS)
         if self.min_code_turns >= self.max_turns:

@@ -6,7 +6,9 @@ env (every observation comes from the sandbox) and graded; a correct one gets it
 anomalies with recovery turns, replayed and checked against the clean replay; the
 recovery thoughts are written by the teacher (one more batched call) or by templates;
 the final trajectory is replayed once more exactly as recorded and appended to the
-output. A problem that fails anywhere goes to the rejects file with the reason.
+output. A problem that fails anywhere goes to the rejects file with the reason. With
+`llm: template` the rewrites come from the scripted teacher (`templates.py`) instead, and
+a problem it has no template for is rejected as `no_template`.
 """
 
 from __future__ import annotations
@@ -30,18 +32,21 @@ from .prompts import PROMPT_VERSION, recovery_messages, rewrite_messages
 from .records import SynthesisStore, sibling
 from .replay import Replayer
 from .summary import ProgressBar, SynthesisSummary
-from .teacher import build_teacher, describe_teacher, generate
+from .teacher import describe_teacher, generate, teacher_for
+from .templates import TEMPLATE_VERSION, template_reply
 from .trajectory import Played, clean_reference, play
 
 MAX_REJECT_TEXT = 50_000  # characters of a rejected teacher reply kept for inspection
 
 
 def select_tasks(tasks: TaskSet, config: SynthesisConfig) -> tuple[list[Task], int]:
-    """The problems of this run in order, and how many were skipped for lack of a solution."""
+    """The problems of this run in order, and how many were skipped for lack of a solution
+    (never for the scripted teacher: procedural problems have no worked solution)."""
     items = list(tasks)
     solved = [task for task in items if task.solution and task.solution.strip()]
-    skipped = len(items) - len(solved) if config.require_solution else 0
-    if config.require_solution:
+    require = config.require_solution and config.llm != "template"
+    skipped = len(items) - len(solved) if require else 0
+    if require:
         items = solved
     if config.shuffle:
         random.Random(config.seed).shuffle(items)
@@ -66,7 +71,7 @@ class _Candidate:
 class _Run:
     """The state of one `synthesize` call."""
 
-    def __init__(self, config: SynthesisConfig, llm: ChatAgent, tasks: TaskSet,
+    def __init__(self, config: SynthesisConfig, llm: ChatAgent | None, tasks: TaskSet,
                  store: SynthesisStore, summary: SynthesisSummary) -> None:
         self.config, self.llm, self.tasks, self.store = config, llm, tasks, store
         self.summary = summary
@@ -130,9 +135,14 @@ class _Run:
     # -- one batch ----------------------------------------------------------------------
 
     def batch(self, tasks: list[Task]) -> None:
-        conversations = [rewrite_messages(task, self.config.max_turns) for task in tasks]
-        replies = generate(self.llm, conversations)
-        self.summary.teacher_calls += len(conversations)
+        if self.llm is None:  # the scripted teacher
+            replies: list[Generation | Exception | None] = [
+                template_reply(task, task_rng(self.config.seed, task.id, "template"))
+                for task in tasks]
+        else:
+            conversations = [rewrite_messages(task, self.config.max_turns) for task in tasks]
+            replies = list(generate(self.llm, conversations))
+            self.summary.teacher_calls += len(conversations)
         candidates = [c for task, reply in zip(tasks, replies, strict=True)
                       if (c := self.candidate(task, reply)) is not None]
         if self.config.recovery == "llm":
@@ -140,8 +150,13 @@ class _Run:
         for candidate in candidates:
             self.keep(candidate)
 
-    def candidate(self, task: Task, reply: Generation | Exception) -> _Candidate | None:
+    def candidate(self, task: Task, reply: Generation | Exception | None
+                  ) -> _Candidate | None:
         """Parse, replay clean, grade, then inject; None when the problem is rejected."""
+        if reply is None:
+            self.reject(task, "no_template", f"no scripted solution for family "
+                        f"{task.meta.get('family')!r} (params {task.meta.get('params')!r})")
+            return None
         if isinstance(reply, Exception):
             self.reject(task, "llm_error", str(reply))
             return None
@@ -221,6 +236,8 @@ def _manifest(config: SynthesisConfig, tasks: TaskSet, llm: ChatAgent | None
     settings = {key: getattr(config, key) for key in RESUME_KEYS}
     if llm is not None:
         settings["llm"] = f"custom:{type(llm).__name__}"
+    if config.llm == "template":
+        settings["template_version"] = TEMPLATE_VERSION
     settings.update(prompt_version=PROMPT_VERSION, source_sha256=tasks.content_hash)
     return {"settings": json.loads(json.dumps(settings)), "source": tasks.provenance(),
             "deeptool_version": deeptool_env.__version__}
@@ -243,7 +260,7 @@ def synthesize(config: SynthesisConfig, *, llm: ChatAgent | None = None) -> Synt
         done, _, _ = store.done()
         todo = [task for task in selected if task.id not in done]
         summary.already_done = len(selected) - len(todo)
-        teacher = (llm or build_teacher(config)) if todo else None
+        teacher = teacher_for(config, llm) if todo else None
         run = _Run(config, teacher, tasks, store, summary) if todo else None
         try:
             with ProgressBar(len(selected), summary.already_done, summary,

@@ -1,6 +1,7 @@
 """The teacher LLM: building it from the config, calling it, describing it without secrets.
 
-Any `agents.ChatAgent` works (its `generate_batch` is called directly). A teacher reply
+Any `agents.ChatAgent` works (its `generate_batch` is called directly); `llm: template`
+builds none (the scripted teacher, `templates.py`, needs no model). A teacher reply
 is a whole multi-turn transcript, so the agent's stop sequences (which end a *policy*
 turn at `</code>`) are switched off for the duration of each call.
 """
@@ -14,8 +15,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from agents.base import ChatAgent, Generation
+from deeptool_env.settings import SettingsError
 
 from .config import SynthesisConfig
+from .templates import TEMPLATE_VERSION
 
 
 def build_teacher(config: SynthesisConfig) -> ChatAgent:
@@ -35,6 +38,18 @@ def build_teacher(config: SynthesisConfig) -> ChatAgent:
                                     **sampling)
 
 
+def teacher_for(config: SynthesisConfig, llm: ChatAgent | None) -> ChatAgent | None:
+    """The teacher of a run: `llm` if given, else built from the config; None for the
+    scripted teacher (`llm: template`), which takes no model."""
+    if config.llm == "template":
+        if llm is not None:
+            raise SettingsError("llm is template (the scripted teacher), but a teacher "
+                                f"{type(llm).__name__} was passed: pass llm=None or set "
+                                "SynthesisConfig(llm='openai' or 'hf')")
+        return None
+    return llm or build_teacher(config)
+
+
 def public_url(url: str | None) -> str | None:
     """`url` without credentials, query or fragment (safe to store)."""
     if not url:
@@ -46,8 +61,12 @@ def public_url(url: str | None) -> str | None:
     return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
-def describe_teacher(llm: ChatAgent, config: SynthesisConfig) -> dict[str, Any]:
-    """Who wrote the data: adapter, model, endpoint (no key) and sampling settings."""
+def describe_teacher(llm: ChatAgent | None, config: SynthesisConfig) -> dict[str, Any]:
+    """Who wrote the data: adapter, model, endpoint (no key) and sampling settings; for
+    the scripted teacher (`llm` None) adapter "template" and `TEMPLATE_VERSION`."""
+    if llm is None:
+        return {"adapter": "template", "class": None, "model": None, "endpoint": None,
+                "template_version": TEMPLATE_VERSION, "sampling": None}
     model = getattr(llm, "model", None)
     if not isinstance(model, str):
         model = getattr(getattr(model, "config", None), "_name_or_path", None) or config.model

@@ -1,0 +1,96 @@
+"""Scripted solutions of the number-theory families (modular powers, digit sums, ...)."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from deeptool_env.tasks import Task
+
+from .templates import Solution, say, writer
+
+
+@writer("modpow")
+def modpow(params: dict[str, Any], task: Task, rng: random.Random) -> Solution:
+    """a^e mod m by three-argument pow; the tower a^(b^c) mod 10^k the same way."""
+    if "k" in params:
+        a, b, c, k = (int(params[key]) for key in ("a", "b", "c", "k"))
+        thought = say(rng, [
+            "I need the last {k} digits of {a}^({b}^{c}), i.e. the power mod 10^{k}. The "
+            "exponent {b}^{c} is big but Python integers hold it exactly, and three-argument "
+            "pow does the modular exponentiation.",
+            "The last {k} digits of a number are its remainder mod 10^{k}. I will compute "
+            "the exponent {b}^{c} exactly and let pow({a}, exponent, 10**{k}) do the rest.",
+            "This is {a}^({b}^{c}) mod 10^{k}. Square-and-multiply needs only about "
+            "log2 of the exponent steps, so pow with a modulus is instant here.",
+        ], a=a, b=b, c=c, k=k)
+        code = (f"a, b, c, k = {a}, {b}, {c}, {k}\nexponent = b**c\n"
+                f"print(pow(a, exponent, 10**k))")
+        conclusion = say(rng, [
+            "The tool printed {answer}; those are the last {k} digits.",
+            "pow gives {answer}, the remainder mod 10^{k}, so that is the answer.",
+            "So the number formed by the last {k} digits is {answer}.",
+        ], k=k, answer=task.answer)
+        return Solution(thought, code, conclusion)
+    a, e, m = (int(params[key]) for key in ("a", "e", "m"))
+    thought = say(rng, [
+        "I need {a}^{e} mod {m}; Python's three-argument pow does modular exponentiation.",
+        "Computing {a}^{e} in full is pointless; pow({a}, {e}, {m}) reduces mod {m} at "
+        "every squaring.",
+        "The remainder of {a}^{e} on division by {m} is a modular power, which fast "
+        "exponentiation gets in a few dozen multiplications.",
+    ], a=a, e=e, m=m)
+    code = f"a, e, m = {a}, {e}, {m}\nprint(pow(a, e, m))"
+    conclusion = say(rng, [
+        "The tool printed {answer}, so that is the remainder.",
+        "pow returned {answer}; that is {a}^{e} mod {m}.",
+        "So the remainder is {answer}.",
+    ], a=a, e=e, m=m, answer=task.answer)
+    return Solution(thought, code, conclusion)
+
+
+@writer("digit_sums")
+def digit_sums(params: dict[str, Any], task: Task, rng: random.Random) -> Solution:
+    """The total digit sum of 1..n, one digit position at a time, checked by brute force."""
+    n, base = int(params["n"]), int(params["base"])
+    where = "" if base == 10 else f" in base {base}"
+    thought = say(rng, [
+        "I need the sum of the digit sums{where} of 1..{n}. Looping to {n} is too slow in "
+        "general, so I count position by position: at each place value, how often each "
+        "digit appears among 1..n. I will check that count against a brute-force loop on "
+        "small n first.",
+        "Summing digits{where} for every k up to {n} one by one would take too long, but "
+        "each digit position cycles through 0..{top} regularly, so a per-position count "
+        "works. A direct digit-sum loop on small n checks it.",
+        "For each place value w, the digit in that position of k runs through 0..{top} in "
+        "blocks of w; summing the full cycles and the partial last one gives the total{where}. "
+        "I will compare with a plain loop for small n before using it on {n}.",
+    ], n=n, where=where, top=base - 1)
+    code = f"""\
+def digit_sum(k, base):
+    s = 0
+    while k:
+        s += k % base
+        k //= base
+    return s
+
+def total(n, base):
+    result, w = 0, 1
+    while w <= n:
+        high, digit, low = n // (w * base), (n // w) % base, n % w
+        result += high * w * base * (base - 1) // 2
+        result += w * digit * (digit - 1) // 2 + digit * (low + 1)
+        w *= base
+    return result
+
+base, n = {base}, {n}
+print(all(total(m, base) == sum(digit_sum(k, base) for k in range(1, m + 1))
+          for m in range(1, 300)))
+print(total(n, base))"""
+    conclusion = say(rng, [
+        "The formula matches brute force (True) and gives {answer} for n = {n}.",
+        "The check printed True, so the position count is right; the total is {answer}.",
+        "The per-position count agrees with the loop on small n, and for {n} it is "
+        "{answer}.",
+    ], n=n, answer=task.answer)
+    return Solution(thought, code, conclusion)

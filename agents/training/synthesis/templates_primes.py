@@ -1,0 +1,86 @@
+"""Scripted solutions of the prime families: n-th prime, prime counts and sums, factors."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from deeptool_env.tasks import Task
+
+from .templates import Solution, say, writer
+
+_SIEVE = """\
+def prime_flags(limit):
+    flags = bytearray([1]) * (limit + 1)
+    flags[0:2] = b"\\x00\\x00"
+    for p in range(2, int(limit**0.5) + 1):
+        if flags[p]:
+            flags[p * p::p] = bytes(len(range(p * p, limit + 1, p)))
+    return flags
+"""
+
+
+@writer("nth_prime")
+def nth_prime(params: dict[str, Any], task: Task, rng: random.Random) -> Solution:
+    """sympy.prime(n), checked against the prime count at the result."""
+    n = int(params["n"])
+    thought = say(rng, [
+        "I need the {n}-th prime. sympy.prime(n) returns it directly; as a check, "
+        "primepi of the result should be {n} again.",
+        "Listing primes by hand up to the {n}-th is hopeless, but sympy.prime finds it "
+        "quickly. I will confirm with primepi that exactly {n} primes are at most it.",
+        "sympy knows the primes: sympy.prime({n}) is p_{n}, and sympy.primepi gives a "
+        "cross-check.",
+    ], n=n)
+    code = f"import sympy\nn = {n}\np = sympy.prime(n)\nprint(sympy.primepi(p) == n, p)"
+    conclusion = say(rng, [
+        "primepi confirms it (True), so p_{n} = {answer}.",
+        "The check passed and the {n}-th prime is {answer}.",
+        "So the {n}-th prime is {answer}.",
+    ], n=n, answer=task.answer)
+    return Solution(thought, code, conclusion)
+
+
+@writer("prime_count")
+def prime_count(params: dict[str, Any], task: Task, rng: random.Random) -> Solution:
+    """pi(high) - pi(low - 1) with sympy.primepi."""
+    low, high = int(params["low"]), int(params["high"])
+    thought = say(rng, [
+        "The primes in [{low}, {high}] number pi({high}) - pi({low_1}); sympy.primepi "
+        "computes the prime-counting function.",
+        "I count the primes between {low} and {high} inclusive as primepi({high}) minus "
+        "primepi({low_1}).",
+        "Counting primes up to {high} and subtracting those below {low} gives the count "
+        "in the interval; sympy.primepi does both quickly.",
+    ], low=low, high=high, low_1=low - 1)
+    code = (f"import sympy\nlow, high = {low}, {high}\n"
+            f"print(sympy.primepi(high) - sympy.primepi(low - 1))")
+    conclusion = say(rng, [
+        "The tool printed {answer}, so {answer} primes lie in the interval.",
+        "There are {answer} primes p with {low} <= p <= {high}.",
+        "So the count is {answer}.",
+    ], low=low, high=high, answer=task.answer)
+    return Solution(thought, code, conclusion)
+
+
+@writer("prime_sum")
+def prime_sum(params: dict[str, Any], task: Task, rng: random.Random) -> Solution:
+    """The sum of the primes in [low, high] from a bytearray sieve."""
+    low, high = int(params["low"]), int(params["high"])
+    thought = say(rng, [
+        "I need the sum of the primes from {low} to {high}. A sieve of Eratosthenes up "
+        "to {high} is fast with a bytearray; then I add the primes in range.",
+        "Summing primes up to about {high} is quick with a sieve: mark composites in a "
+        "bytearray, then add the indices from {low} on that stay marked prime.",
+        "I will sieve up to {high}, print how many primes fall in [{low}, {high}] as a "
+        "sanity check, and their sum.",
+    ], low=low, high=high)
+    code = (f"{_SIEVE}\nlow, high = {low}, {high}\nflags = prime_flags(high)\n"
+            f"in_range = [p for p in range(low, high + 1) if flags[p]]\n"
+            f"print(len(in_range), sum(in_range))")
+    conclusion = say(rng, [
+        "The second number printed is the sum: {answer}.",
+        "The sieve gives the primes in range and their sum, {answer}.",
+        "So the primes between {low} and {high} add up to {answer}.",
+    ], low=low, high=high, answer=task.answer)
+    return Solution(thought, code, conclusion)
