@@ -47,14 +47,16 @@ def test_docs_build_strict_without_warnings(tmp_path):
 
 @needs_mkdocs
 def test_a_broken_link_fails_the_strict_build(tmp_path):
-    """The strict settings really bite: a link to a missing page is an error."""
+    """The strict settings really bite: a missing page or anchor is an error."""
     shutil.copy(ROOT / "mkdocs.yml", tmp_path / "mkdocs.yml")
     shutil.copytree(DOCS, tmp_path / "docs")
     with open(tmp_path / "docs" / "index.md", "a") as page:
-        page.write("\nSee [a page that is not there](no-such-page.md).\n")
+        page.write("\nSee [a page that is not there](no-such-page.md) and\n"
+                   "[a section that is not there](environment.md#no-such-section).\n")
     result = build(tmp_path / "mkdocs.yml", tmp_path / "site")
     assert result.returncode != 0
     assert "no-such-page.md" in result.stdout + result.stderr
+    assert "#no-such-section" in result.stdout + result.stderr
 
 
 def test_every_docs_page_is_in_the_nav():
