@@ -17,16 +17,17 @@ from collections.abc import Sequence
 
 from .training.grpo import cli as grpo_cli
 from .training.sft import cli as sft_cli
+from .training.study import cli as study_cli
 from .training.synthesis import cli as synthesis_cli
 
-COMMANDS = (synthesis_cli, sft_cli, grpo_cli)
+COMMANDS = (synthesis_cli, sft_cli, grpo_cli, study_cli)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deeptool-train",
         description="Train DeepTool Gym policies: synthesise trajectories, SFT cold "
-                    "start, process-supervised GRPO.",
+                    "start, process-supervised GRPO, and the learning study.",
         epilog="The usual order: synth (trajectories) -> sft (cold start) -> grpo. "
                "Run `deeptool-train COMMAND --help` for a command's settings.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
