@@ -60,6 +60,7 @@ def test_splits_are_disjoint_and_the_config_refuses_shared_seeds(tmp_path):
                 or problems[1] & problems[2])
     row = json.loads(paths["heldout"].read_text().splitlines()[0])
     assert row["family"] in config.families and "params" in row
+    assert len(problems[0]) == 16 and len(problems[2]) == 4
     assert [t.id for t in split_tasks(config, "heldout")] == [
         json.loads(line)["id"] for line in paths["heldout"].read_text().splitlines()]
     with pytest.raises(SettingsError, match="differ"):
