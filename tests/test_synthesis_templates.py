@@ -1,4 +1,4 @@
-"""The scripted teacher (`llm: template`): every family and variant with a template, at
+"""The scripted teacher (`llm: template`): every procedural family and variant, at
 difficulties 1-3, is written, parsed, replayed through the real env (local sandbox) and
 kept correct; problems without a template are rejected; injections still work."""
 
@@ -25,8 +25,6 @@ from deeptool_env.settings import SettingsError
 from deeptool_env.tasks import Task
 from deeptool_env.tasks.procedural.catalog import FAMILIES
 from deeptool_env.tasks.procedural.taskset import generate
-
-FIRST = {"modpow", "binomial_mod", "prime_sum", "prime_count", "nth_prime", "digit_sums"}
 
 
 def _variant(task: Task) -> tuple[Any, ...]:
@@ -67,8 +65,18 @@ def _config(tmp_path: Path, train_data: str, **changes: Any) -> SynthesisConfig:
     return SynthesisConfig(**{**values, **changes})
 
 
-def test_templates_cover_the_families():
-    assert FIRST <= set(WRITERS) <= set(FAMILIES)
+def test_templates_cover_every_family_and_variant():
+    assert set(WRITERS) == set(FAMILIES)
+    variants: dict[str, set[Any]] = {}
+    for task in CASES:
+        family, (_, variant, distinct, kind, _) = task.meta["family"], _variant(task)
+        case = next((v for v in (variant, distinct, kind) if v is not None), None)
+        variants.setdefault(family, set()).add(case)
+    assert variants["totient_sum"] == {"sum", "fractions", "visible"}
+    assert variants["divisor_sums"] == {"floor", "divisor_count", "divisor_sum", "remainder"}
+    assert variants["prime_factors"] == {"largest", "distinct_sum", "divisor_count"}
+    assert variants["partitions"] == {True, False}
+    assert variants["linear_system"] == {"variable", "sum", "combination"}
 
 
 @pytest.mark.parametrize("task", CASES, ids=lambda task: f"{task.id}-{_variant(task)[1]}")

@@ -26,7 +26,7 @@ from typing import Any
 from agents.base import Generation
 from deeptool_env.tasks import Task
 
-TEMPLATE_VERSION = "templates-v1"
+TEMPLATE_VERSION = "templates-v2"
 
 
 @dataclass(frozen=True)
@@ -87,4 +87,11 @@ def has_template(task: Task) -> bool:
 
 
 # The writers register themselves on import (kept last: they import from this module).
-from . import templates_combinatorics, templates_number_theory, templates_primes  # noqa: E402, F401, I001
+from . import (  # noqa: E402, F401, I001
+    templates_algebra,
+    templates_arithmetic,
+    templates_combinatorics,
+    templates_counting,
+    templates_number_theory,
+    templates_primes,
+)

@@ -58,3 +58,91 @@ print(result)"""
         "That gives {answer} as the binomial coefficient mod {p}.",
     ], **values)
     return Solution(thought, code, conclusion)
+
+
+_DERANGE = """\
+def derangements(n, modulus=None):
+    value = 1
+    for i in range(1, n + 1):
+        value = i * value + (-1) ** i
+        if modulus:
+            value %= modulus
+    return value
+
+print([derangements(i) for i in range(7)])
+"""
+
+
+@writer("derangements")
+def derangements(params: dict[str, Any], task: Task, rng: random.Random) -> Solution:
+    """!n by the recurrence D(i) = i D(i-1) + (-1)^i (times C(n, k) for k fixed points)."""
+    n, k, modulus = int(params["n"]), params.get("k"), params.get("modulus")
+    values = {"n": n, "k": k, "modulus": modulus, "answer": task.answer}
+    start = say(rng, [
+        "Derangements satisfy D(i) = i D(i-1) + (-1)^i with D(0) = 1; I print the first "
+        "few (1, 0, 1, 2, 9, 44, 265) as a check.",
+        "I will use the recurrence !i = i * !(i-1) + (-1)^i, checking it on small i "
+        "against the known 1, 0, 1, 2, 9, 44, 265.",
+    ], **values)
+    if k is not None:
+        plan = say(rng, [
+            "Exactly {k} fixed points: choose them in C({n}, {k}) ways, and the other "
+            "{rest} items must be deranged.",
+            "A permutation with exactly {k} fixed points is a choice of the {k} fixed "
+            "items times a derangement of the remaining {rest}.",
+        ], rest=n - int(k), **values)
+        last = f"import math\nprint(math.comb({n}, {k}) * derangements({n} - {k}))"
+    elif modulus is not None:
+        plan = say(rng, [
+            "D_{n} is enormous, so I run the recurrence mod {modulus}.",
+            "I only need D_{n} mod {modulus}, so I reduce at every step of the recurrence.",
+        ], **values)
+        last = f"print(derangements({n}, {modulus}))"
+    else:
+        plan = say(rng, [
+            "Permutations of {n} items with no fixed point are the derangements D_{n}.",
+            "I need the number of derangements of {n} elements.",
+        ], **values)
+        last = f"print(derangements({n}))"
+    conclusion = say(rng, [
+        "The small values match, so the count is {answer}.",
+        "The recurrence checks out on small n and gives {answer}.",
+        "So the answer is {answer}.",
+    ], **values)
+    return Solution(f"{plan} {start}", _DERANGE + last, conclusion)
+
+
+@writer("catalan")
+def catalan(params: dict[str, Any], task: Task, rng: random.Random) -> Solution:
+    """A Catalan number, exactly or mod a prime."""
+    if "sides" in params:
+        sides = int(params["sides"])
+        n, what = sides - 2, f"Triangulations of a convex {sides}-gon are counted by C_{sides - 2}"
+    else:
+        n, what = int(params["n"]), f"This is the Catalan number C_{params['n']}"
+    modulus = params.get("modulus")
+    values = {"n": n, "what": what, "modulus": modulus, "answer": task.answer}
+    if modulus is None:
+        thought = say(rng, [
+            "{what} = binom(2n, n) / (n + 1). Python's exact integers handle it; I also "
+            "print the first few (1, 1, 2, 5, 14, 42) to be sure of the formula.",
+            "{what}, which is C(2n, n) / (n + 1) with n = {n}; math.comb computes it "
+            "exactly.",
+        ], **values)
+        code = (f"import math\ndef catalan(n):\n    return math.comb(2 * n, n) // (n + 1)\n\n"
+                f"print([catalan(i) for i in range(6)])\nprint(catalan({n}))")
+    else:
+        thought = say(rng, [
+            "{what}; I need it mod the prime {modulus}. math.comb(2n, n) is exact, and "
+            "dividing by n + 1 mod p is multiplying by its inverse.",
+            "{what} mod {modulus}: C(2n, n) mod p times the modular inverse of n + 1 "
+            "(p is prime, so pow(n + 1, -1, p) exists).",
+        ], **values)
+        code = (f"import math\nn, p = {n}, {modulus}\n"
+                f"print(math.comb(2 * n, n) % p * pow(n + 1, -1, p) % p)")
+    conclusion = say(rng, [
+        "The tool printed {answer}, so that is the answer.",
+        "So the count is {answer}.",
+        "That gives {answer}.",
+    ], **values)
+    return Solution(thought, code, conclusion)

@@ -94,3 +94,81 @@ print(total(n, base))"""
         "{answer}.",
     ], n=n, answer=task.answer)
     return Solution(thought, code, conclusion)
+
+
+@writer("crt")
+def crt(params: dict[str, Any], task: Task, rng: random.Random) -> Solution:
+    """The Chinese remainder theorem by sympy's crt, with every congruence checked."""
+    moduli, residues = [int(m) for m in params["moduli"]], [int(r) for r in params["residues"]]
+    thought = say(rng, [
+        "The moduli {moduli} are pairwise coprime, so by the Chinese remainder theorem "
+        "there is one solution mod their product. sympy's crt finds it; I will check every "
+        "congruence and take the least positive representative.",
+        "I combine the {count} congruences with the Chinese remainder theorem "
+        "(sympy.ntheory.modular.crt), then verify x against each modulus.",
+        "Solving x = r_i mod m_i for coprime m_i is a CRT problem. Let the tool do it and "
+        "confirm the residues.",
+    ], moduli=moduli, count=len(moduli))
+    code = f"""\
+from sympy.ntheory.modular import crt
+moduli = {moduli}
+residues = {residues}
+x, modulus = crt(moduli, residues)
+x = int(x) % int(modulus) or int(modulus)
+print(all(x % m == r for m, r in zip(moduli, residues)), x)"""
+    conclusion = say(rng, [
+        "All congruences hold (True), and the smallest positive solution is {answer}.",
+        "The check passed, so x = {answer}.",
+        "So the least positive x is {answer}.",
+    ], answer=task.answer)
+    return Solution(thought, code, conclusion)
+
+
+@writer("linear_recurrence")
+def linear_recurrence(params: dict[str, Any], task: Task, rng: random.Random) -> Solution:
+    """A far term by powering the companion matrix mod m, checked against iteration."""
+    n, m = int(params["n"]), int(params["m"])
+    coefficients, initial = list(params["coefficients"]), list(params["initial"])
+    thought = say(rng, [
+        "Iterating to n = {n} is out of the question, but a linear recurrence of order "
+        "{order} is a {order}x{order} companion matrix, so a_n mod {m} comes from a matrix "
+        "power by repeated squaring. I will check it against plain iteration for small n.",
+        "I need a_{n} mod {m}. The state (a_k, ..., a_(k-{last})) advances by a fixed "
+        "matrix, so fast matrix exponentiation mod {m} takes about log2(n) steps; a direct "
+        "loop on small n confirms the setup.",
+    ], n=n, m=m, order=len(coefficients), last=len(coefficients) - 1)
+    code = f"""\
+coeffs = {coefficients}
+initial = {initial}
+m = {m}
+order = len(coeffs)
+
+def mul(a, b):
+    return [[sum(x * y for x, y in zip(row, col)) % m for col in zip(*b)] for row in a]
+
+def term(n):
+    if n < order:
+        return initial[n] % m
+    companion = [[c % m for c in coeffs]] + [[int(j == i) for j in range(order)]
+                                             for i in range(order - 1)]
+    result = [[int(i == j) for j in range(order)] for i in range(order)]
+    power, e = companion, n - order + 1
+    while e:
+        if e & 1:
+            result = mul(result, power)
+        power = mul(power, power)
+        e >>= 1
+    state = [[v % m] for v in reversed(initial)]
+    return mul(result, state)[0][0]
+
+seq = list(initial)
+while len(seq) < 40:
+    seq.append(sum(c * seq[-i] for i, c in enumerate(coeffs, start=1)))
+print(all(term(k) == seq[k] % m for k in range(40)))
+print(term({n}))"""
+    conclusion = say(rng, [
+        "The matrix power matches direct iteration (True), and a_{n} mod {m} is {answer}.",
+        "The check passed, so the remainder is {answer}.",
+        "So a_{n} leaves remainder {answer} mod {m}.",
+    ], n=n, m=m, answer=task.answer)
+    return Solution(thought, code, conclusion)

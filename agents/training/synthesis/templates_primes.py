@@ -84,3 +84,36 @@ def prime_sum(params: dict[str, Any], task: Task, rng: random.Random) -> Solutio
         "So the primes between {low} and {high} add up to {answer}.",
     ], low=low, high=high, answer=task.answer)
     return Solution(thought, code, conclusion)
+
+
+_FACTOR_ASKS = {
+    "largest": ("max(f)", "the largest prime factor"),
+    "distinct_sum": ("sum(f)", "the sum of the distinct prime factors"),
+    "divisor_count": ("math.prod(e + 1 for e in f.values())",
+                      "the number of divisors, the product of (exponent + 1)"),
+}
+
+
+@writer("prime_factors")
+def prime_factors(params: dict[str, Any], task: Task, rng: random.Random) -> Solution | None:
+    """Factor n with sympy.factorint, then read off what the variant asks."""
+    n, variant = int(params["n"]), params["variant"]
+    if variant not in _FACTOR_ASKS:
+        return None
+    expression, asked = _FACTOR_ASKS[variant]
+    thought = say(rng, [
+        "I need {asked} of {n}. sympy.factorint factors it; I will print the factorisation "
+        "and check that it multiplies back to n.",
+        "Everything follows from the prime factorisation of {n}, so I let sympy.factorint "
+        "find it and then compute {asked}.",
+        "Factoring by hand is hopeless at this size; sympy.factorint gives the primes and "
+        "exponents, from which {asked} is immediate.",
+    ], asked=asked, n=n)
+    code = (f"import math\nimport sympy\nn = {n}\nf = sympy.factorint(n)\n"
+            f"print(f, math.prod(p**e for p, e in f.items()) == n)\nprint({expression})")
+    conclusion = say(rng, [
+        "The factorisation multiplies back to n (True), and the answer is {answer}.",
+        "From the factorisation, {asked} is {answer}.",
+        "So the answer is {answer}.",
+    ], asked=asked, answer=task.answer)
+    return Solution(thought, code, conclusion)
