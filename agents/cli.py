@@ -1,6 +1,7 @@
 """`deeptool-train`: the command line of the reference agent's training pipeline.
 
     deeptool-train synth --train-data aime_1983_2023 --llm openai --out data/sft.jsonl
+    deeptool-train synth --train-data procedural --llm template --out data/procedural.jsonl
     deeptool-train sft   --train-file data/sft.jsonl --output-dir runs/sft
     deeptool-train grpo  --model runs/sft/final --train-data procedural:modpow
 
