@@ -105,3 +105,12 @@ def test_the_whole_study_runs_and_resumes_on_the_tiny_model(tmp_path, tiny):
               if stamps.get(p.name) != p.stat().st_mtime_ns}
     assert redone == {f"B-s0-step002-{c}.json" for c in ("clean", "adversarial", "tool_off")}
     assert build_report(config)["runs"][1]["finished"]
+
+
+@pytest.mark.parametrize("name", ["study-cpu", "study-gpu"])
+def test_the_shipped_configs_load(name):
+    from pathlib import Path
+
+    config = StudyConfig.from_yaml(Path(__file__).parent.parent / "configs" / f"{name}.yaml")
+    assert set(config.arms) == {"A", "B", "C"} and len(config.seeds) >= 2
+    assert config.heldout_problems >= 64

@@ -64,6 +64,10 @@ class StudyConfig(Settings):
                                     rule=POSITIVE)
     model: str | None = setting(None, "the policy to start from (None: the embedded "
                                 "SmolLM2-135M-Instruct)", section="Model")
+    device: str = setting("cpu", "torch device of the policy (`cuda` at GPU scale)")
+    generation: str = setting("hf", "GRPO rollout backend: `hf` or `vllm` (the held-out "
+                              "evaluations always generate with transformers)",
+                              choices=("hf", "vllm"))
     lora_r: int = setting(16, "LoRA rank of the SFT and GRPO adapters", rule=POSITIVE)
     lora_alpha: int = setting(32, "LoRA alpha", rule=POSITIVE)
     lora_target_modules: str = setting(TOP_LAYERS, "modules with an adapter (peft: a "

@@ -57,7 +57,7 @@ class Study:
     def policy_settings(self) -> dict[str, Any]:
         config = self.config
         return {"finetune": "lora", "lora_r": config.lora_r, "lora_alpha": config.lora_alpha,
-                "lora_target_modules": config.lora_target_modules}
+                "lora_target_modules": config.lora_target_modules, "device": config.device}
 
     # -- stages ---------------------------------------------------------------------
 
@@ -102,7 +102,7 @@ class Study:
         from agents.models import load_model
 
         started = time.perf_counter()
-        model, tokenizer = load_model(str(model_dir))
+        model, tokenizer = load_model(str(model_dir), device=self.config.device)
         for condition in CONDITIONS:
             name = f"start-{condition}"
             saved_or_run(self.results / "evals" / f"{name}.json", lambda c=condition, n=name:
@@ -127,7 +127,7 @@ class Study:
             temperature=config.temperature, learning_rate=config.learning_rate,
             process_weight=ARMS[arm]["process_weight"], max_steps=config.grpo_steps,
             eval_every=config.eval_every, save_every=config.eval_every, keep_checkpoints=1,
-            resume_from="latest"),
+            resume_from="latest", generation=config.generation),
             study=config, heldout=heldout, results=self.results / "evals", name=name)
         try:
             trainer.train(on_step=lambda _: self.bar.advance() if self.bar else None)
