@@ -11,51 +11,30 @@ teacher LLM writes (`parse.parse_rewrite` reads it), so the rest of the pipeline
 in the real env, grading, injected anomalies and recoveries) is the same.
 
 Each family's writer lives in a `templates_<topic>.py` module and registers itself in
-`WRITERS`. Bump `TEMPLATE_VERSION` whenever a thought, a code template or a writer's
-coverage changes: it is stored in the provenance and the run manifest, so data made by
-different templates is never mixed.
+`WRITERS`; what the writers share (`Solution`, `Recipe`, the registry) is in
+`templates_common`. Bump `TEMPLATE_VERSION` whenever a thought, a code template or a
+writer's coverage changes: it is stored in the provenance and the run manifest, so data
+made by different templates is never mixed.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 from agents.base import Generation
 from deeptool_env.tasks import Task
 
+from . import (  # noqa: F401  (each module registers its writers in WRITERS on import)
+    templates_algebra,
+    templates_arithmetic,
+    templates_combinatorics,
+    templates_counting,
+    templates_number_theory,
+    templates_primes,
+)
+from .templates_common import WRITERS
+
 TEMPLATE_VERSION = "templates-v2"
-
-
-@dataclass(frozen=True)
-class Solution:
-    """One family's solution of a task: the plan, the code, and the thought after it."""
-
-    thought: str  # before the code: what to compute and how
-    code: str  # prints the answer (last line of output)
-    conclusion: str  # before the answer: what the output means
-
-
-#: A family's writer: (params, task, rng) -> Solution, or None for an unknown variant.
-Writer = Callable[[dict[str, Any], Task, random.Random], Solution | None]
-
-#: Family name -> writer, filled by the `templates_<topic>` modules imported below.
-WRITERS: dict[str, Writer] = {}
-
-
-def writer(family: str) -> Callable[[Writer], Writer]:
-    """Register the decorated function as the writer of `family`."""
-    def register(function: Writer) -> Writer:
-        WRITERS[family] = function
-        return function
-    return register
-
-
-def say(rng: random.Random, options: list[str], **values: Any) -> str:
-    """One of `options`, picked by `rng`, with `values` filled in."""
-    return rng.choice(options).format(**values)
 
 
 def template_transcript(task: Task, rng: random.Random) -> str | None:
@@ -85,13 +64,3 @@ def has_template(task: Task) -> bool:
     """Whether `task`'s family has a writer (its variant may still lack one)."""
     return task.meta.get("family") in WRITERS
 
-
-# The writers register themselves on import (kept last: they import from this module).
-from . import (  # noqa: E402, F401, I001
-    templates_algebra,
-    templates_arithmetic,
-    templates_combinatorics,
-    templates_counting,
-    templates_number_theory,
-    templates_primes,
-)

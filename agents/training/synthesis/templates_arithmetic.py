@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import random
-from typing import Any
+from .templates_common import Recipe, variant_writer
 
-from deeptool_env.tasks import Task
-
-from .templates import Solution, say, writer
-
+#: Variant -> (the code's last expression over `total`, what it counts).
 _TOTIENT_TAIL = {
     "sum": ("total", "the sum of phi(k) for k up to {n}"),
     "fractions": ("total - 1", "the number of reduced fractions p/q in (0, 1) with q <= {n}, "
@@ -18,22 +14,14 @@ _TOTIENT_TAIL = {
                 "2 * sum(phi) - 1"),
 }
 
-
-@writer("totient_sum")
-def totient_sum(params: dict[str, Any], task: Task, rng: random.Random) -> Solution | None:
-    """Sum of phi(k) by a totient sieve, then the variant's count from it."""
-    n, variant = int(params["n"]), params["variant"]
-    if variant not in _TOTIENT_TAIL:
-        return None
-    expression, meaning = _TOTIENT_TAIL[variant]
-    meaning = meaning.format(n=n)
-    thought = say(rng, [
+_TOTIENT = Recipe(
+    thoughts=(
         "This is {meaning}. A totient sieve up to {n} gives every phi(k) at once, and I "
         "spot-check it against sympy.totient.",
         "I need {meaning}. I will sieve Euler's phi up to {n} with numpy (for each prime "
         "p, multiply the multiples of p by 1 - 1/p) and add up.",
-    ], meaning=meaning, n=n)
-    code = f"""\
+    ),
+    code="""\
 import numpy as np
 import sympy
 n = {n}
@@ -47,15 +35,20 @@ for p in np.flatnonzero(is_prime):
     phi[p::p] -= phi[p::p] // p
 print(all(int(phi[k]) == sympy.totient(k) for k in range(1, 200)))
 total = int(phi[1:].sum())
-print({expression})"""
-    conclusion = say(rng, [
+print({expression})""",
+    conclusions=(
         "The sieve agrees with sympy (True), and the count is {answer}.",
         "The check passed; the answer is {answer}.",
         "So the value is {answer}.",
-    ], answer=task.answer)
-    return Solution(thought, code, conclusion)
+    ),
+)
 
 
+# Sum of phi(k) by a totient sieve, then the variant's count from it.
+variant_writer("totient_sum", _TOTIENT, _TOTIENT_TAIL)
+
+
+#: Variant -> (the code's last expression over `count`, `weighted`, what it sums).
 _DIVISOR_TASKS = {
     "floor": ("count", "the sum of floor({n}/k)"),
     "divisor_count": ("count", "the sum of d(m) for m up to {n}; counting pairs (m, k) with "
@@ -66,23 +59,16 @@ _DIVISOR_TASKS = {
                   "is {n}^2 minus the sum of k * floor({n}/k)"),
 }
 
-
-@writer("divisor_sums")
-def divisor_sums(params: dict[str, Any], task: Task, rng: random.Random) -> Solution | None:
-    """Sums over floor(n/k), taken in blocks where floor(n/k) is constant."""
-    n, variant = int(params["n"]), params["variant"]
-    if variant not in _DIVISOR_TASKS:
-        return None
-    expression, meaning = _DIVISOR_TASKS[variant]
-    meaning = meaning.format(n=n)
-    thought = say(rng, [
+# The block sums mirror the generator's own computation (and the tests' reference).
+_DIVISORS = Recipe(
+    thoughts=(
         "I need {meaning}. floor(n/k) takes only about 2 sqrt(n) distinct values, so I sum "
         "over blocks of k with the same quotient, and compare with a direct loop on a "
         "small n.",
         "This is {meaning}. With n = {n} a loop over every k is too slow, but grouping the "
         "k that share a quotient q = n // k makes it O(sqrt n).",
-    ], meaning=meaning, n=n)
-    code = f"""\
+    ),
+    code="""\
 def sums(n):
     count = weighted = 0
     k = 1
@@ -99,10 +85,14 @@ print(sums(small) == (sum(small // k for k in range(1, small + 1)),
                       sum(k * (small // k) for k in range(1, small + 1))))
 n = {n}
 count, weighted = sums(n)
-print({expression})"""
-    conclusion = say(rng, [
+print({expression})""",
+    conclusions=(
         "The block sums match the direct loop (True), so the answer is {answer}.",
         "The check passed; the sum is {answer}.",
         "So the value is {answer}.",
-    ], answer=task.answer)
-    return Solution(thought, code, conclusion)
+    ),
+)
+
+
+# Sums over floor(n/k), taken in blocks where floor(n/k) is constant.
+variant_writer("divisor_sums", _DIVISORS, _DIVISOR_TASKS)

@@ -7,54 +7,54 @@ from typing import Any
 
 from deeptool_env.tasks import Task
 
-from .templates import Solution, say, writer
+from .templates_common import Recipe, Solution, ints, writer
+
+_TOWER = Recipe(
+    thoughts=(
+        "I need the last {k} digits of {a}^({b}^{c}), i.e. the power mod 10^{k}. The "
+        "exponent {b}^{c} is big but Python integers hold it exactly, and three-argument "
+        "pow does the modular exponentiation.",
+        "The last {k} digits of a number are its remainder mod 10^{k}. I will compute "
+        "the exponent {b}^{c} exactly and let pow({a}, exponent, 10**{k}) do the rest.",
+        "This is {a}^({b}^{c}) mod 10^{k}. Square-and-multiply needs only about "
+        "log2 of the exponent steps, so pow with a modulus is instant here.",
+    ),
+    code="a, b, c, k = {a}, {b}, {c}, {k}\nexponent = b**c\nprint(pow(a, exponent, 10**k))",
+    conclusions=(
+        "The tool printed {answer}; those are the last {k} digits.",
+        "pow gives {answer}, the remainder mod 10^{k}, so that is the answer.",
+        "So the number formed by the last {k} digits is {answer}.",
+    ),
+)
+
+_MODPOW = Recipe(
+    thoughts=(
+        "I need {a}^{e} mod {m}; Python's three-argument pow does modular exponentiation.",
+        "Computing {a}^{e} in full is pointless; pow({a}, {e}, {m}) reduces mod {m} at "
+        "every squaring.",
+        "The remainder of {a}^{e} on division by {m} is a modular power, which fast "
+        "exponentiation gets in a few dozen multiplications.",
+    ),
+    code="a, e, m = {a}, {e}, {m}\nprint(pow(a, e, m))",
+    conclusions=(
+        "The tool printed {answer}, so that is the remainder.",
+        "pow returned {answer}; that is {a}^{e} mod {m}.",
+        "So the remainder is {answer}.",
+    ),
+)
 
 
 @writer("modpow")
 def modpow(params: dict[str, Any], task: Task, rng: random.Random) -> Solution:
     """a^e mod m by three-argument pow; the tower a^(b^c) mod 10^k the same way."""
     if "k" in params:
-        a, b, c, k = (int(params[key]) for key in ("a", "b", "c", "k"))
-        thought = say(rng, [
-            "I need the last {k} digits of {a}^({b}^{c}), i.e. the power mod 10^{k}. The "
-            "exponent {b}^{c} is big but Python integers hold it exactly, and three-argument "
-            "pow does the modular exponentiation.",
-            "The last {k} digits of a number are its remainder mod 10^{k}. I will compute "
-            "the exponent {b}^{c} exactly and let pow({a}, exponent, 10**{k}) do the rest.",
-            "This is {a}^({b}^{c}) mod 10^{k}. Square-and-multiply needs only about "
-            "log2 of the exponent steps, so pow with a modulus is instant here.",
-        ], a=a, b=b, c=c, k=k)
-        code = (f"a, b, c, k = {a}, {b}, {c}, {k}\nexponent = b**c\n"
-                f"print(pow(a, exponent, 10**k))")
-        conclusion = say(rng, [
-            "The tool printed {answer}; those are the last {k} digits.",
-            "pow gives {answer}, the remainder mod 10^{k}, so that is the answer.",
-            "So the number formed by the last {k} digits is {answer}.",
-        ], k=k, answer=task.answer)
-        return Solution(thought, code, conclusion)
-    a, e, m = (int(params[key]) for key in ("a", "e", "m"))
-    thought = say(rng, [
-        "I need {a}^{e} mod {m}; Python's three-argument pow does modular exponentiation.",
-        "Computing {a}^{e} in full is pointless; pow({a}, {e}, {m}) reduces mod {m} at "
-        "every squaring.",
-        "The remainder of {a}^{e} on division by {m} is a modular power, which fast "
-        "exponentiation gets in a few dozen multiplications.",
-    ], a=a, e=e, m=m)
-    code = f"a, e, m = {a}, {e}, {m}\nprint(pow(a, e, m))"
-    conclusion = say(rng, [
-        "The tool printed {answer}, so that is the remainder.",
-        "pow returned {answer}; that is {a}^{e} mod {m}.",
-        "So the remainder is {answer}.",
-    ], a=a, e=e, m=m, answer=task.answer)
-    return Solution(thought, code, conclusion)
+        return _TOWER.solve(rng, task, **ints(params, "a", "b", "c", "k"))
+    return _MODPOW.solve(rng, task, **ints(params, "a", "e", "m"))
 
 
-@writer("digit_sums")
-def digit_sums(params: dict[str, Any], task: Task, rng: random.Random) -> Solution:
-    """The total digit sum of 1..n, one digit position at a time, checked by brute force."""
-    n, base = int(params["n"]), int(params["base"])
-    where = "" if base == 10 else f" in base {base}"
-    thought = say(rng, [
+# `total` mirrors the generator's digit_sum_total: both count one position at a time.
+_DIGIT_SUMS = Recipe(
+    thoughts=(
         "I need the sum of the digit sums{where} of 1..{n}. Looping to {n} is too slow in "
         "general, so I count position by position: at each place value, how often each "
         "digit appears among 1..n. I will check that count against a brute-force loop on "
@@ -65,8 +65,8 @@ def digit_sums(params: dict[str, Any], task: Task, rng: random.Random) -> Soluti
         "For each place value w, the digit in that position of k runs through 0..{top} in "
         "blocks of w; summing the full cycles and the partial last one gives the total{where}. "
         "I will compare with a plain loop for small n before using it on {n}.",
-    ], n=n, where=where, top=base - 1)
-    code = f"""\
+    ),
+    code="""\
 def digit_sum(k, base):
     s = 0
     while k:
@@ -86,21 +86,26 @@ def total(n, base):
 base, n = {base}, {n}
 print(all(total(m, base) == sum(digit_sum(k, base) for k in range(1, m + 1))
           for m in range(1, 300)))
-print(total(n, base))"""
-    conclusion = say(rng, [
+print(total(n, base))""",
+    conclusions=(
         "The formula matches brute force (True) and gives {answer} for n = {n}.",
         "The check printed True, so the position count is right; the total is {answer}.",
         "The per-position count agrees with the loop on small n, and for {n} it is "
         "{answer}.",
-    ], n=n, answer=task.answer)
-    return Solution(thought, code, conclusion)
+    ),
+)
 
 
-@writer("crt")
-def crt(params: dict[str, Any], task: Task, rng: random.Random) -> Solution:
-    """The Chinese remainder theorem by sympy's crt, with every congruence checked."""
-    moduli, residues = [int(m) for m in params["moduli"]], [int(r) for r in params["residues"]]
-    thought = say(rng, [
+@writer("digit_sums")
+def digit_sums(params: dict[str, Any], task: Task, rng: random.Random) -> Solution:
+    """The total digit sum of 1..n, one digit position at a time, checked by brute force."""
+    values = ints(params, "n", "base")
+    where = "" if values["base"] == 10 else f" in base {values['base']}"
+    return _DIGIT_SUMS.solve(rng, task, where=where, top=values["base"] - 1, **values)
+
+
+_CRT = Recipe(
+    thoughts=(
         "The moduli {moduli} are pairwise coprime, so by the Chinese remainder theorem "
         "there is one solution mod their product. sympy's crt finds it; I will check every "
         "congruence and take the least positive representative.",
@@ -108,36 +113,39 @@ def crt(params: dict[str, Any], task: Task, rng: random.Random) -> Solution:
         "(sympy.ntheory.modular.crt), then verify x against each modulus.",
         "Solving x = r_i mod m_i for coprime m_i is a CRT problem. Let the tool do it and "
         "confirm the residues.",
-    ], moduli=moduli, count=len(moduli))
-    code = f"""\
+    ),
+    code="""\
 from sympy.ntheory.modular import crt
 moduli = {moduli}
 residues = {residues}
 x, modulus = crt(moduli, residues)
 x = int(x) % int(modulus) or int(modulus)
-print(all(x % m == r for m, r in zip(moduli, residues)), x)"""
-    conclusion = say(rng, [
+print(all(x % m == r for m, r in zip(moduli, residues)), x)""",
+    conclusions=(
         "All congruences hold (True), and the smallest positive solution is {answer}.",
         "The check passed, so x = {answer}.",
         "So the least positive x is {answer}.",
-    ], answer=task.answer)
-    return Solution(thought, code, conclusion)
+    ),
+)
 
 
-@writer("linear_recurrence")
-def linear_recurrence(params: dict[str, Any], task: Task, rng: random.Random) -> Solution:
-    """A far term by powering the companion matrix mod m, checked against iteration."""
-    n, m = int(params["n"]), int(params["m"])
-    coefficients, initial = list(params["coefficients"]), list(params["initial"])
-    thought = say(rng, [
+@writer("crt")
+def crt(params: dict[str, Any], task: Task, rng: random.Random) -> Solution:
+    """The Chinese remainder theorem by sympy's crt, with every congruence checked."""
+    moduli, residues = [int(m) for m in params["moduli"]], [int(r) for r in params["residues"]]
+    return _CRT.solve(rng, task, moduli=moduli, residues=residues, count=len(moduli))
+
+
+_RECURRENCE = Recipe(
+    thoughts=(
         "Iterating to n = {n} is out of the question, but a linear recurrence of order "
         "{order} is a {order}x{order} companion matrix, so a_n mod {m} comes from a matrix "
         "power by repeated squaring. I will check it against plain iteration for small n.",
         "I need a_{n} mod {m}. The state (a_k, ..., a_(k-{last})) advances by a fixed "
         "matrix, so fast matrix exponentiation mod {m} takes about log2(n) steps; a direct "
         "loop on small n confirms the setup.",
-    ], n=n, m=m, order=len(coefficients), last=len(coefficients) - 1)
-    code = f"""\
+    ),
+    code="""\
 coeffs = {coefficients}
 initial = {initial}
 m = {m}
@@ -165,10 +173,19 @@ seq = list(initial)
 while len(seq) < 40:
     seq.append(sum(c * seq[-i] for i, c in enumerate(coeffs, start=1)))
 print(all(term(k) == seq[k] % m for k in range(40)))
-print(term({n}))"""
-    conclusion = say(rng, [
+print(term({n}))""",
+    conclusions=(
         "The matrix power matches direct iteration (True), and a_{n} mod {m} is {answer}.",
         "The check passed, so the remainder is {answer}.",
         "So a_{n} leaves remainder {answer} mod {m}.",
-    ], n=n, m=m, answer=task.answer)
-    return Solution(thought, code, conclusion)
+    ),
+)
+
+
+@writer("linear_recurrence")
+def linear_recurrence(params: dict[str, Any], task: Task, rng: random.Random) -> Solution:
+    """A far term by powering the companion matrix mod m, checked against iteration."""
+    values = ints(params, "n", "m")
+    coefficients, initial = list(params["coefficients"]), list(params["initial"])
+    return _RECURRENCE.solve(rng, task, coefficients=coefficients, initial=initial,
+                             order=len(coefficients), last=len(coefficients) - 1, **values)
