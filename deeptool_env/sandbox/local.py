@@ -1,9 +1,14 @@
 """The `local` backend: a warm fork-server plus Linux namespaces (see `forkserver.py`),
 per-session cgroups (`cgroups.py`), a seccomp filter (`seccomp_filter.py`) and uids leased
-from a host-owned pool (`uidpool.py`)."""
+from a host-owned pool (`uidpool.py`).
+
+Local sandboxes still open when the interpreter exits are closed by `atexit`, while the
+interpreter still works: their warm spares, sessions, cgroups and fork-server go with it.
+"""
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import socket
@@ -12,6 +17,7 @@ import sys
 import tempfile
 import threading
 import warnings
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
@@ -189,6 +195,24 @@ class LocalSession(ChannelSession):
             self._sandbox.reap(interpreter)
 
 
+# Open local sandboxes of this process, closed at exit (see `_close_at_exit`).
+_open: weakref.WeakSet[LocalSandbox] = weakref.WeakSet()
+_open_lock = threading.Lock()
+
+
+def _close_at_exit() -> None:
+    """Close this process's open local sandboxes (a forked child's copies of its parent's
+    are left alone). By now `threading` has joined the spare-starting threads, so every
+    spare is started, and discarding it still works; during teardown it would not."""
+    with _open_lock:
+        boxes = [box for box in _open if box.owner_pid == os.getpid()]
+    for box in boxes:
+        box.close()
+
+
+atexit.register(_close_at_exit)
+
+
 class LocalSandbox(Sandbox):
     """Sessions forked from one warm, preloaded server; see the module docstring.
 
@@ -199,12 +223,15 @@ class LocalSandbox(Sandbox):
 
     def __init__(self, config: SandboxConfig, warm: int = 1) -> None:
         super().__init__(config)
+        self.owner_pid = os.getpid()
         self.cgroups = cgroups.support_for(config.cgroups)
         self._server = ForkServer(config)
         self._reaper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-reaper")
         self._spares = SparePool(self._start_interpreter, alive=Interpreter.alive,
                                  discard=self._discard, closed=lambda: self._closed, warm=warm,
                                  start_timeout_s=START_TIMEOUT_S, thread_name="sandbox-warm")
+        with _open_lock:
+            _open.add(self)
         self._spares.refill()
 
     def _start_interpreter(self) -> Interpreter:
@@ -238,6 +265,8 @@ class LocalSandbox(Sandbox):
         return LocalSession(self)
 
     def _shutdown(self) -> None:
+        with _open_lock:
+            _open.discard(self)
         self._spares.close()
         self._reaper.shutdown(wait=True)
         self._server.close()

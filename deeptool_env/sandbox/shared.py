@@ -2,11 +2,13 @@
 
 A vector of N envs in one process then uses one warm fork-server, not N. Sandboxes are
 reference counted and closed when the last env releases them; a forked child (e.g. an
-`AsyncVectorEnv` worker) never reuses its parent's sandbox.
+`AsyncVectorEnv` worker) never reuses its parent's sandbox. Those still open when the
+interpreter exits (an env never closed) are closed by `atexit`, before teardown.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 
@@ -42,3 +44,16 @@ def release(config: SandboxConfig) -> None:
             box.close()
         else:
             _shared[key] = (box, users - 1)
+
+
+def close_all() -> None:
+    """Close every shared sandbox of this process (not a forked parent's), whoever still
+    uses it; registered with `atexit`, since during teardown a sandbox cannot clean up."""
+    pid = os.getpid()
+    with _lock:
+        boxes = [_shared.pop(key)[0] for key in list(_shared) if key[0] == pid]
+    for box in boxes:
+        box.close()
+
+
+atexit.register(close_all)

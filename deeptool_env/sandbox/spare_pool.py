@@ -4,10 +4,15 @@ A new session, or the restart after a timeout, takes a spare that was started in
 background instead of waiting for a cold start; taking one starts its replacement. The
 `local` and `docker` backends share this pool; what a spare is, how it is started, checked
 and thrown away is theirs.
+
+At interpreter exit the owners are closed by `atexit` (`local.py`, `shared.py`), while the
+interpreter still works; a spare that finishes later than that, during teardown, is left to
+its backend's own safety net (a local session's keeper kills it when the host is gone).
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -43,7 +48,10 @@ class SparePool(Generic[Spare]):
         """Start spares in the background until `warm` are started or starting."""
         with self._lock:
             while not self._closed() and len(self._spares) < self._warm:
-                self._spares.append(self._executor.submit(self._start))
+                try:
+                    self._spares.append(self._executor.submit(self._start))
+                except RuntimeError:  # shut down (the pool closed, or the interpreter exits)
+                    return
 
     def take(self) -> Spare | None:
         """The oldest spare once it is started and alive (its replacement starts now);
@@ -76,5 +84,8 @@ class SparePool(Generic[Spare]):
             spare.add_done_callback(self._discard_started)
 
     def _discard_started(self, future: Future[Spare]) -> None:
-        if not future.cancelled() and future.exception() is None:
-            self._discard(future.result())
+        """Discard a spare that started after `close` (a done-callback). During interpreter
+        teardown the builtins and modules it needs may be gone: it is left alone then."""
+        if future.cancelled() or future.exception() is not None or sys.is_finalizing():
+            return
+        self._discard(future.result())
