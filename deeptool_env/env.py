@@ -9,6 +9,7 @@ answer ends the episode with the outcome reward from the grader.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
@@ -16,7 +17,7 @@ import gymnasium as gym
 
 from . import protocol
 from .env_config import EnvConfig, EnvConfigError
-from .perturbations import Perturber, resolve_perturbation, resolve_plan
+from .perturbations import PerturbationPlan, Perturber, resolve_perturbation, resolve_plan
 from .rewards import RewardTracker, Turn, resolve_reward
 from .sandbox import Session, shared
 from .spaces import UnicodeText, unicode_text
@@ -71,29 +72,28 @@ class DeepToolMathEnv(gym.Env[str, str]):
 
     def reset(self, *, seed: int | None = None,
               options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+        """Start an episode. A reset that raises on its options or seed changes nothing
+        (the episode under way, if any, goes on; the random stream is untouched); one that
+        fails later (the sandbox, a prompt too long) leaves the env needing a reset."""
+        task, plan = self._checked_options(options)
         super().reset(seed=seed)
-        options = dict(options or {})
-        unknown = set(options) - set(RESET_OPTIONS)
-        if unknown:
-            raise ValueError(f"unknown reset option(s) {sorted(unknown)}; use "
-                             f"{', '.join(map(repr, RESET_OPTIONS))}")
-        try:
-            plan = resolve_plan(options.get("perturbations"), max_turns=self.config.max_turns)
-        except ValueError as exc:
-            raise ValueError(f"reset option 'perturbations': {exc}") from None
-        self.task = self._pick_task(options)
-        self._new_session()
-        self.perturber.reset(int(self.np_random.integers(2**62)), plan)
-        self.rewards.reset(self.task.solution, problem=self.task.problem)
+        self._episode_over = True  # from here on, a failure leaves the env needing a reset
+        self._close_session()
+        if task is None:
+            task = self.tasks[int(self.np_random.integers(len(self.tasks)))]
         system = self.turns.system_prompt(self.config.max_turns)
-        user = protocol.USER_TEMPLATE.format(problem=unicode_text(self.task.problem))
-        self.messages = [{"role": "system", "content": system},
-                         {"role": "user", "content": user}]
+        user = protocol.USER_TEMPLATE.format(problem=unicode_text(task.problem))
         observation = f"{system}\n\n{user}"
         if not self.observation_space.contains(observation):
-            raise ValueError(f"the prompt of task {self.task.id!r} has {len(observation)} "
+            raise ValueError(f"the prompt of task {task.id!r} has {len(observation)} "
                              f"characters, more than the observation space's "
                              f"{self.observation_space.max_length}; shorten the problem text")
+        self._new_session()
+        self.task = task
+        self.perturber.reset(int(self.np_random.integers(2**62)), plan)
+        self.rewards.reset(task.solution, problem=task.problem)
+        self.messages = [{"role": "system", "content": system},
+                         {"role": "user", "content": user}]
         self._turn = 0
         self._invalid_streak = 0
         self._tokens = self.config.count_tokens(observation)
@@ -167,21 +167,43 @@ class DeepToolMathEnv(gym.Env[str, str]):
 
     # -- pieces ---------------------------------------------------------------------------
 
-    def _pick_task(self, options: dict[str, Any]) -> Task:
-        """The task `reset` options ask for, or one drawn from the seed."""
+    def _checked_options(self, options: Any) -> tuple[Task | None, PerturbationPlan]:
+        """The task `reset` options ask for (None: draw one from the seed) and the
+        episode's plan; ValueError, naming the option, before anything changes."""
+        if options is None:
+            options = {}
+        if not isinstance(options, Mapping):
+            raise ValueError(f"reset options must be a dict with keys among "
+                             f"{', '.join(map(repr, RESET_OPTIONS))}, got "
+                             f"{type(options).__name__} {options!r}")
+        unknown = set(options) - set(RESET_OPTIONS)
+        if unknown:
+            raise ValueError(f"unknown reset option(s) {sorted(map(str, unknown))}; use "
+                             f"{', '.join(map(repr, RESET_OPTIONS))}")
+        try:
+            plan = resolve_plan(options.get("perturbations"), max_turns=self.config.max_turns)
+        except ValueError as exc:
+            raise ValueError(f"reset option 'perturbations': {exc}") from None
+        return self._requested_task(options), plan
+
+    def _requested_task(self, options: Mapping[str, Any]) -> Task | None:
+        """The task named by `task_id` or `index`, or None when neither is given."""
         if "task_id" in options:
             task_id = options["task_id"]
+            if not isinstance(task_id, str):
+                raise ValueError(f"reset option task_id={task_id!r} must be a str, e.g. "
+                                 f"{self.tasks[0].id!r}")
             try:
                 return self.tasks.by_id(task_id)
             except KeyError:
-                close = self.tasks.close_ids(str(task_id))
+                close = self.tasks.close_ids(task_id)
                 hint = (f"did you mean {' or '.join(map(repr, close))}?" if close
                         else f"ids look like {self.tasks[0].id!r}")
                 raise ValueError(f"reset option task_id={task_id!r}: no such task in "
                                  f"{self.tasks.name}; {hint}") from None
         index = options.get("index")
         if index is None:
-            index = int(self.np_random.integers(len(self.tasks)))
+            return None
         size = len(self.tasks)
         try:
             return self.tasks[index]
