@@ -9,6 +9,7 @@ good reset died in the checker with "TypeError: cannot unpack non-iterable NoneT
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import gymnasium as gym
@@ -176,5 +177,28 @@ def test_the_error_names_the_bad_option():
             environment.reset(options="task_id")
         with pytest.raises(ValueError, match="task_id=\\['nope'\\]"):
             environment.reset(options={"task_id": ["nope"]})
+    finally:
+        environment.close()
+
+
+def test_a_reset_that_fails_after_its_checks_ends_the_episode_under_way(make, tmp_path):
+    """A prompt too long for the observation space is found once the task is drawn: the
+    episode under way is over then (never half-reset), and the next good reset is fresh."""
+    records = [{"id": "short", "problem": "What is 1 + 1?", "answer": "2"},
+               {"id": "huge", "problem": "x" * 70_000, "answer": "1"}]
+    path = tmp_path / "tasks.jsonl"
+    path.write_text("".join(json.dumps(record) + "\n" for record in records))
+    options = {**OPTIONS, "tasks": str(path)}
+    first = _fresh_episode(lambda: DeepToolMathEnv(**options), options={"task_id": "short"})
+    maker = (lambda: gym.make("DeepTool-Math-v0", **options)) if make is MAKERS["gym.make"] \
+        else (lambda: DeepToolMathEnv(**options))
+    environment = maker()
+    try:
+        environment.reset(seed=0, options={"task_id": "short"})
+        with pytest.raises(ValueError, match="prompt of task 'huge'"):
+            environment.reset(options={"task_id": "huge"})
+        with pytest.raises(RuntimeError, match="episode is over"):
+            environment.step(ANSWER)
+        assert _episode(environment, options={"task_id": "short"}) == first
     finally:
         environment.close()
