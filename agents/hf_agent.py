@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import cpu_threads
 from .generation import HFGenerator
 from .generation.chat import GeneratorChatAgent
 from .models import ensure_chat_template, load_model
@@ -35,16 +36,23 @@ class HFAgent(GeneratorChatAgent):
             is greedy decoding; with `seed`, each request gets its own seed drawn from one
             seeded stream, so the same calls repeat. The global torch RNG is untouched.
         chat_template: overrides the tokenizer's chat template.
+        threads: torch's CPU intra-op threads; None chooses them for the machine (usable
+            cores, a passive OpenMP wait, `OMP_NUM_THREADS` kept) and warns once when
+            other processes hold the cores (`agents.cpu_threads`). Ignored on a GPU.
     """
 
     name = "hf"
 
     def __init__(self, model: Any = None, *, tokenizer: Any = None, device: str = "cpu",
                  dtype: Any = None, gguf_file: str | None = None, batch_size: int = 8,
-                 generate_kwargs: dict[str, Any] | None = None, **sampling: Any) -> None:
+                 generate_kwargs: dict[str, Any] | None = None, threads: int | None = None,
+                 **sampling: Any) -> None:
         super().__init__(**sampling)
         if batch_size <= 0:
             raise ValueError("batch_size must be positive")
+        on_gpu = str(device).startswith("cuda") or getattr(
+            getattr(model, "device", None), "type", "cpu") == "cuda"
+        self.cpu_threads = None if on_gpu else cpu_threads.configure(threads)
         if model is None or isinstance(model, str) or hasattr(model, "__fspath__"):
             model, tokenizer = load_model(model, device=device, dtype=dtype,
                                           gguf_file=gguf_file)
