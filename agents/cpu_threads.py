@@ -47,6 +47,7 @@ class ThreadPlan:
     cores: int  # usable cores: affinity and cgroup quota
     others_running: int  # runnable tasks of other processes, sampled
     wait_policy: str  # "passive" (set here), "user" (set by the user), "active" (torch's)
+    measured_at: float = 0.0  # time.monotonic() of the measurement
 
     @property
     def oversubscribed(self) -> bool:
@@ -170,18 +171,31 @@ def configure(threads: int | None = None, *, measure: bool = True) -> ThreadPlan
     """Set the wait policy (if still possible) and torch's intra-op threads; warn once
     when the machine is oversubscribed. Call it before anything imports torch."""
     wait_policy = prepare_wait_policy()
+    return _apply(threads, wait_policy, others_running() if measure else 0)
+
+
+def recheck(plan: ThreadPlan, *, every_s: float = 30.0) -> ThreadPlan:
+    """`plan` again if it is recent, else re-measured (about 20 ms): other work that starts
+    later is warned about, and with torch's spinning wait the thread count follows it."""
+    if time.monotonic() - plan.measured_at < every_s:
+        return plan
+    setting = plan.threads if plan.source == "setting" else None
+    return _apply(setting, plan.wait_policy, others_running(samples=3, interval_s=0.01))
+
+
+def _apply(setting: int | None, wait_policy: str, others: int) -> ThreadPlan:
     import torch
 
     cores = usable_cores()
-    others = others_running() if measure else 0
     chosen, source = choose_threads(
-        threads, cores=cores, others=others, wait_policy=wait_policy,
+        setting, cores=cores, others=others, wait_policy=wait_policy,
         current=torch.get_num_threads(), applied=_state["applied"])  # type: ignore[arg-type]
     if chosen is not None and chosen != torch.get_num_threads():
         torch.set_num_threads(chosen)
     if chosen is not None:
         _state["applied"] = chosen
-    plan = ThreadPlan(torch.get_num_threads(), source, cores, others, wait_policy)
+    plan = ThreadPlan(torch.get_num_threads(), source, cores, others, wait_policy,
+                      time.monotonic())
     if plan.oversubscribed:
         warn_oversubscribed(plan)
     return plan
@@ -196,6 +210,8 @@ def warn_oversubscribed(plan: ThreadPlan) -> bool:
                       "set OMP_WAIT_POLICY=PASSIVE before starting)",
             "user": f"your OpenMP wait setting ({', '.join(WAIT_ENV)})",
             "passive": "a passive OpenMP wait"}[plan.wait_policy]
+    if plan.threads == 1:
+        wait = "no OpenMP wait (one thread)"
     warnings.warn(
         f"the CPU is oversubscribed: {plan.others_running} runnable task(s) of other "
         f"processes on {plan.cores} usable core(s), so local generation will be several "
@@ -204,7 +220,7 @@ def warn_oversubscribed(plan: ThreadPlan) -> bool:
         "or give this process its own cores (taskset, a cgroup), or use a served model "
         "(--agent openai); `threads` (e.g. --agent-options '{threads: 1}') or "
         "OMP_NUM_THREADS overrides the thread count.",
-        OversubscribedWarning, stacklevel=3)
+        OversubscribedWarning, stacklevel=4)
     return True
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import cpu_threads
+from .base import Generation
 from .generation import HFGenerator
 from .generation.chat import GeneratorChatAgent
 from .models import ensure_chat_template, load_model
@@ -63,6 +64,12 @@ class HFAgent(GeneratorChatAgent):
         self.batch_size = batch_size
         self.generator = HFGenerator(model, self.tokenizer, batch_size=batch_size,
                                      generate_kwargs=generate_kwargs)
+
+    def generate_batch(self, conversations: list[list[dict[str, str]]]) -> list[Generation]:
+        """As `GeneratorChatAgent`'s, after a cheap re-check of the CPU (every 30 s)."""
+        if self.cpu_threads is not None:
+            self.cpu_threads = cpu_threads.recheck(self.cpu_threads)
+        return super().generate_batch(conversations)
 
     def close(self) -> None:
         """Drop the model (and the GPU cache it held)."""

@@ -193,3 +193,24 @@ def test_hf_agent_threads_setting_sets_torch_threads():
     finally:
         torch.set_num_threads(before)
         cpu_threads.reset_for_tests()
+
+
+def test_recheck_keeps_a_recent_plan_and_remeasures_an_old_one():
+    import time
+
+    import torch
+
+    cpu_threads.reset_for_tests()
+    current = torch.get_num_threads()
+    recent = ThreadPlan(current, "setting", 2, 0, "passive", time.monotonic())
+    assert cpu_threads.recheck(recent) is recent
+    old = ThreadPlan(current, "setting", 2, 0, "passive", measured_at=0.0)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", OversubscribedWarning)
+            again = cpu_threads.recheck(old)
+        assert again is not old and again.measured_at > 0
+        assert (again.threads, again.source) == (current, "setting")
+        assert torch.get_num_threads() == current
+    finally:
+        cpu_threads.reset_for_tests()
