@@ -3,8 +3,9 @@
 Why: torch's CPU wheels run intra-op work on GNU OpenMP (libgomp) threads that, by
 default, spin-wait for each other after every parallel region. When other processes take
 the cores, a spinning thread burns the time slice its peer needs and decoding collapses
-(2 cores, two busy loops: 0.28 tokens/s with torch's defaults against 1.47 with a passive
-wait; see tests/benchmarks/test_generation_under_load.py). So, unless the user chose:
+(SmolLM2-135M, 2 cores shared with other work and two busy loops: 0.16-0.22 tokens/s with
+torch's defaults, 0.83-1.06 with this policy; see tests/benchmarks/
+test_generation_under_load.py). So, unless the user chose:
 
 - the wait policy is made passive (`OMP_WAIT_POLICY=PASSIVE`). libgomp reads it once, when
   torch is imported, so `prepare_wait_policy` must run before `import torch`; after that it

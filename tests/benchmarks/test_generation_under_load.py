@@ -56,6 +56,8 @@ def worker(policy: str) -> None:
 
 @pytest.fixture(scope="module", params=POLICIES)
 def generator(request):
+    if request.config.getoption("benchmark_skip", False):
+        pytest.skip("benchmark (--benchmark-skip active): no model worker started")
     # tests/conftest.py pins OMP/MKL_NUM_THREADS=1 for the test process; the workers
     # must see the machine as a user's process does
     unset = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
