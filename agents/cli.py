@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from . import cpu_threads
 from .training.grpo import cli as grpo_cli
 from .training.sft import cli as sft_cli
 from .training.study import cli as study_cli
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    cpu_threads.prepare_wait_policy()  # before torch loads: threads sleep on shared cores
     parser = build_parser()
     args = parser.parse_args(argv)
     return args.run(parser, args)
