@@ -77,7 +77,8 @@ class RunConfig(Settings):
                                       "$DEEPTOOL_OPENAI_MAX_RETRIES, else 4)", rule=NON_NEGATIVE)
     agent_options: dict[str, Any] = setting(
         help="any other keyword arguments of the agent's constructor, e.g. `{device: cuda, "
-        "batch_size: 4}` (hf) or `{extra_body: {top_k: 20}}` (openai)", factory=dict)
+        "batch_size: 4, threads: 1}` (hf; `threads`: torch CPU threads, default chosen for "
+        "the machine) or `{extra_body: {top_k: 20}}` (openai)", factory=dict)
     benchmarks: tuple[str, ...] = setting(
         ("auto",), "comma-separated names (aime24,aime25,hmmt25,amc23,math500,"
         "olympiadbench) read from the data directory, `hf:<name>` from the Hugging Face Hub "
