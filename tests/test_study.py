@@ -26,9 +26,9 @@ from deeptool_env.settings import SettingsError
 def small(tmp_path, model: str | None, **overrides) -> StudyConfig:
     settings = dict(
         model=model, families=("modpow", "prime_sum"), train_problems=16,
-        validation_problems=4, heldout_problems=4, sft_trajectories=8, sft_max_steps=2,
-        sft_check_every=1, sft_batch_size=4, sft_target=1.0, arms=("A", "B"), seeds=(0,),
-        grpo_steps=2, eval_every=1, group_size=2, prompts_per_step=2, eval_samples=1,
+        validation_problems=4, heldout_problems=4, sft_trajectories=8, sft_max_steps=1,
+        sft_check_every=1, sft_batch_size=4, sft_target=1.0, arms=("B",), seeds=(0,),
+        grpo_steps=2, eval_every=2, group_size=2, prompts_per_step=2, eval_samples=1,
         max_tokens_per_turn=16, max_tokens_per_episode=4096, lora_target_modules="all-linear",
         work_dir=str(tmp_path / "work"), results_dir=str(tmp_path / "results"),
         progress=False, bootstrap=200)
@@ -76,21 +76,20 @@ def test_the_whole_study_runs_and_resumes_on_the_tiny_model(tmp_path, tiny):
     summary = run_study(config)
     results = tmp_path / "results"
     state = json.loads((results / "state.json").read_text())
-    assert {"synth", "sft", "start_eval", "A-s0", "B-s0"} <= set(state)
-    assert state["synth"]["kept"] > 0 and state["sft"]["stopped_at"] == 2
+    assert {"synth", "sft", "start_eval", "B-s0"} <= set(state)
+    assert state["synth"]["kept"] > 0 and state["sft"]["stopped_at"] == 1
     evals = {p.stem for p in (results / "evals").glob("*.json")}
     for condition in ("clean", "adversarial", "tool_off"):
-        assert f"start-{condition}" in evals
-        assert f"A-s0-step002-{condition}" in evals and f"B-s0-step002-{condition}" in evals
-    assert "A-s0-step001-clean" in evals and "A-s0-step001-adversarial" not in evals
+        assert f"start-{condition}" in evals and f"B-s0-step002-{condition}" in evals
     episodes = json.loads((results / "evals" / "start-tool_off.json").read_text())["episodes"]
     assert len(episodes) == 4 and all(e["tool_calls"] == 0 for e in episodes)
-    assert (results / "runs" / "A-s0.metrics.jsonl").exists()
+    assert (results / "runs" / "B-s0.metrics.jsonl").exists()
     assert (results / "curves.png").stat().st_size > 1000
     table = (results / "results.md").read_text()
-    assert "SFT start" in table and "A-s0" in table and "B-s0" in table
-    assert [row["run"] for row in summary["runs"]] == ["A-s0", "B-s0"]
-    assert not (tmp_path / "work" / "grpo" / "A-s0" / "final").exists()  # no full models kept
+    assert "SFT start" in table and "B-s0" in table
+    assert [row["run"] for row in summary["runs"]] == ["B-s0"]
+    assert summary["runs"][0]["finished"] and set(summary["arm_b_beats_start"]) == {"B-s0"}
+    assert not (tmp_path / "work" / "grpo" / "B-s0" / "final").exists()  # no full models kept
 
     # Rerun: nothing is redone. Then lose B's end and state: only B's last step reruns.
     stamps = {p.name: p.stat().st_mtime_ns for p in (results / "evals").glob("*.json")}
@@ -104,7 +103,7 @@ def test_the_whole_study_runs_and_resumes_on_the_tiny_model(tmp_path, tiny):
     redone = {p.name for p in (results / "evals").glob("*.json")
               if stamps.get(p.name) != p.stat().st_mtime_ns}
     assert redone == {f"B-s0-step002-{c}.json" for c in ("clean", "adversarial", "tool_off")}
-    assert build_report(config)["runs"][1]["finished"]
+    assert build_report(config)["runs"][0]["finished"]
 
 
 @pytest.mark.parametrize("name", ["study-cpu", "study-gpu"])
@@ -114,3 +113,21 @@ def test_the_shipped_configs_load(name):
     config = StudyConfig.from_yaml(Path(__file__).parent.parent / "configs" / f"{name}.yaml")
     assert set(config.arms) == {"A", "B", "C"} and len(config.seeds) >= 2
     assert config.heldout_problems >= 64
+
+
+@pytest.mark.slow
+def test_a_small_study_of_the_embedded_model(tmp_path):
+    """The real model through every stage at a tenth of the CPU study (about 30 min):
+    the SFT start must have learned the protocol (tool calls on held-out problems), and
+    the report must hold a finished row for arm B."""
+    pytest.importorskip("peft")
+    config = small(tmp_path, None, families=("modpow", "nth_prime"), train_problems=256,
+                   validation_problems=16, heldout_problems=16, sft_trajectories=96,
+                   sft_max_steps=16, sft_check_every=8, sft_target=0.2, grpo_steps=4,
+                   eval_every=4, group_size=4, prompts_per_step=2, eval_samples=1,
+                   max_tokens_per_turn=96, max_tokens_per_episode=768,
+                   lora_target_modules=StudyConfig().lora_target_modules)
+    summary = run_study(config)
+    start = json.loads((tmp_path / "results" / "evals" / "start-clean.json").read_text())
+    assert sum(e["tool_calls"] for e in start["episodes"]) >= 8
+    assert summary["runs"][0]["finished"]
