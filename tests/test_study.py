@@ -25,11 +25,11 @@ from deeptool_env.settings import SettingsError
 
 def small(tmp_path, model: str | None, **overrides) -> StudyConfig:
     settings = dict(
-        model=model, families=("modpow", "prime_sum"), train_problems=16,
+        model=model, families=("modpow", "nth_prime"), train_problems=16,
         validation_problems=4, heldout_problems=4, sft_trajectories=8, sft_max_steps=1,
         sft_check_every=1, sft_batch_size=4, sft_target=1.0, arms=("B",), seeds=(0,),
         grpo_steps=2, eval_every=2, group_size=2, prompts_per_step=2, eval_samples=1,
-        max_tokens_per_turn=16, max_tokens_per_episode=4096, lora_target_modules="all-linear",
+        max_tokens_per_turn=160, max_tokens_per_episode=2048, lora_target_modules="all-linear",
         work_dir=str(tmp_path / "work"), results_dir=str(tmp_path / "results"),
         progress=False, bootstrap=200)
     settings.update(overrides)
@@ -131,3 +131,17 @@ def test_a_small_study_of_the_embedded_model(tmp_path):
     start = json.loads((tmp_path / "results" / "evals" / "start-clean.json").read_text())
     assert sum(e["tool_calls"] for e in start["episodes"]) >= 8
     assert summary["runs"][0]["finished"]
+
+
+def test_sft_data_longer_than_the_turn_budget_is_refused(tmp_path, tiny):
+    from agents.models import load_model
+    from agents.training.study.trainers import check_turn_budget
+
+    _, tokenizer = load_model(tiny)
+    data = tmp_path / "t.jsonl"
+    turn = "<think>x</think><code>\n" + "print(1)\n" * 40 + "</code>"
+    data.write_text(json.dumps({"messages": [{"role": "user", "content": "p"},
+                                             {"role": "assistant", "content": turn}]}) + "\n")
+    check_turn_budget(str(data), tokenizer, 10_000)
+    with pytest.raises(SettingsError, match="max_tokens_per_turn=16"):
+        check_turn_budget(str(data), tokenizer, 16)

@@ -25,8 +25,10 @@ from deeptool_env.settings import (
 #: (a peft regex): the backward pass stops at layer 20, a third of the full cost.
 TOP_LAYERS = (r".*\.layers\.(2[0-9])\.(self_attn\.(q|k|v|o)_proj|mlp\.(gate|up|down)_proj)")
 
-STUDY_FAMILIES = ("modpow", "binomial_mod", "prime_sum", "prime_count", "nth_prime",
-                  "digit_sums")
+#: Families whose templated solution turn fits 160 tokens (prime_sum's sieve and
+#: digit_sums' loop take 210-290, so their turns would be cut).
+STUDY_FAMILIES = ("modpow", "binomial_mod", "prime_count", "nth_prime", "catalan",
+                  "prime_factors")
 
 #: Arm -> (env reward, process_weight, training perturbation preset). A: plain GRPO on
 #: the outcome; B: the paper's method (outcome + action-centric process reward); C: B
@@ -76,7 +78,7 @@ class StudyConfig(Settings):
                                     rule=POSITIVE, section="SFT start")
     sft_perturb_rate: float = setting(0.2, "share of synthesised code turns with an injected "
                                       "anomaly and a recovery turn", rule=FRACTION)
-    sft_learning_rate: float = setting(2e-4, "peak SFT learning rate", rule=POSITIVE)
+    sft_learning_rate: float = setting(1e-3, "peak SFT learning rate", rule=POSITIVE)
     sft_batch_size: int = setting(8, "trajectories per SFT step", rule=POSITIVE)
     sft_max_steps: int = setting(48, "SFT steps at most (the cosine schedule's length)",
                                  rule=POSITIVE)
@@ -91,7 +93,7 @@ class StudyConfig(Settings):
     grpo_steps: int = setting(16, "GRPO steps of every arm", rule=POSITIVE)
     eval_every: int = setting(8, "GRPO steps between clean evaluations (all conditions "
                               "are evaluated at the start and the end)", rule=POSITIVE)
-    learning_rate: float = setting(1e-4, "GRPO learning rate (LoRA)", rule=POSITIVE)
+    learning_rate: float = setting(5e-4, "GRPO learning rate (LoRA)", rule=POSITIVE)
     group_size: int = setting(4, "GRPO group size G", rule=POSITIVE)
     prompts_per_step: int = setting(4, "problems per GRPO step", rule=POSITIVE)
     train_perturbation: str = setting("adversarial", "perturbation preset arm C trains "
@@ -100,7 +102,9 @@ class StudyConfig(Settings):
                                       choices=tuple(PRESETS))
     max_turns: int = setting(3, "assistant turns per episode", rule=POSITIVE,
                              section="Episodes")
-    max_tokens_per_turn: int = setting(96, "new tokens per turn", rule=POSITIVE)
+    max_tokens_per_turn: int = setting(160, "new tokens per turn (the templated turns of "
+                                       "the default families take at most 151)",
+                                       rule=POSITIVE)
     max_tokens_per_episode: int = setting(768, "context budget of an episode in tokens",
                                           rule=POSITIVE)
     temperature: float = setting(1.0, "sampling temperature of training and evaluation",

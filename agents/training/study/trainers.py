@@ -9,8 +9,11 @@ at the last step; an evaluation already saved (a resumed run) is read, not repla
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
+
+from deeptool_env.settings import SettingsError
 
 from ..grpo.trainer import GRPOTrainer
 from ..sft.trainer import SFTTrainer
@@ -27,6 +30,22 @@ def saved_or_run(path: Path, run: Any) -> Evaluation:
     return result
 
 
+def check_turn_budget(trajectories: str, tokenizer: Any, limit: int) -> None:
+    """Refuse SFT data whose assistant turns the policy could never finish within
+    `max_tokens_per_turn`: every such turn would be cut in the rollouts and evaluations."""
+    longest, over, total = 0, 0, 0
+    for line in Path(trajectories).read_text().splitlines():
+        for message in json.loads(line)["messages"]:
+            if message["role"] == "assistant":
+                size = len(tokenizer(message["content"], add_special_tokens=False)["input_ids"])
+                longest, over, total = max(longest, size), over + (size > limit), total + 1
+    if over:
+        raise SettingsError(f"{over} of {total} assistant turns of {trajectories} are longer "
+                            f"than max_tokens_per_turn={limit} tokens (longest {longest}): "
+                            "the policy could never finish them. Raise max_tokens_per_turn "
+                            "or choose families with shorter templated solutions")
+
+
 class StudySFT(SFTTrainer):
     """SFT that stops once the validation solve rate reaches the study's target."""
 
@@ -34,6 +53,10 @@ class StudySFT(SFTTrainer):
                  results: Path) -> None:
         self.study, self.validation, self.results = study, validation, results
         super().__init__(config)
+
+    def prepare(self) -> None:
+        super().prepare()
+        check_turn_budget(self.config.train_file, self.tokenizer, self.study.max_tokens_per_turn)
 
     def resume(self, resume_from: str) -> None:
         """Also restore the stop: a run resumed at or after the step whose check reached
