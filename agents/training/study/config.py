@@ -21,10 +21,6 @@ from deeptool_env.settings import (
     setting,
 )
 
-#: LoRA on the attention and MLP projections of SmolLM2-135M's top 10 of 30 layers
-#: (a peft regex): the backward pass stops at layer 20, a third of the full cost.
-TOP_LAYERS = (r".*\.layers\.(2[0-9])\.(self_attn\.(q|k|v|o)_proj|mlp\.(gate|up|down)_proj)")
-
 #: Families whose templated solution turn fits 160 tokens (prime_sum's sieve and
 #: digit_sums' loop take 210-290, so their turns would be cut).
 STUDY_FAMILIES = ("modpow", "binomial_mod", "prime_count", "nth_prime", "catalan",
@@ -70,15 +66,18 @@ class StudyConfig(Settings):
     generation: str = setting("hf", "GRPO rollout backend: `hf` or `vllm` (the held-out "
                               "evaluations always generate with transformers)",
                               choices=("hf", "vllm"))
-    lora_r: int = setting(16, "LoRA rank of the SFT and GRPO adapters", rule=POSITIVE)
+    sft_finetune: str = setting("full", "SFT trains every weight (`full`) or a LoRA "
+                                "adapter (`lora`, with the settings below)",
+                                choices=("full", "lora"))
+    lora_r: int = setting(16, "LoRA rank of the GRPO adapter", rule=POSITIVE)
     lora_alpha: int = setting(32, "LoRA alpha", rule=POSITIVE)
-    lora_target_modules: str = setting(TOP_LAYERS, "modules with an adapter (peft: a "
-                                       "regex, or `all-linear`)")
+    lora_target_modules: str = setting("all-linear", "modules with an adapter (peft: "
+                                       "`all-linear`, or a regex of module names)")
     sft_trajectories: int = setting(256, "templated trajectories synthesised for SFT",
                                     rule=POSITIVE, section="SFT start")
     sft_perturb_rate: float = setting(0.2, "share of synthesised code turns with an injected "
                                       "anomaly and a recovery turn", rule=FRACTION)
-    sft_learning_rate: float = setting(1e-3, "peak SFT learning rate", rule=POSITIVE)
+    sft_learning_rate: float = setting(5e-5, "peak SFT learning rate", rule=POSITIVE)
     sft_batch_size: int = setting(8, "trajectories per SFT step", rule=POSITIVE)
     sft_max_steps: int = setting(48, "SFT steps at most (the cosine schedule's length)",
                                  rule=POSITIVE)
@@ -93,7 +92,7 @@ class StudyConfig(Settings):
     grpo_steps: int = setting(16, "GRPO steps of every arm", rule=POSITIVE)
     eval_every: int = setting(8, "GRPO steps between clean evaluations (all conditions "
                               "are evaluated at the start and the end)", rule=POSITIVE)
-    learning_rate: float = setting(5e-4, "GRPO learning rate (LoRA)", rule=POSITIVE)
+    learning_rate: float = setting(2e-4, "GRPO learning rate (LoRA)", rule=POSITIVE)
     group_size: int = setting(4, "GRPO group size G", rule=POSITIVE)
     prompts_per_step: int = setting(4, "problems per GRPO step", rule=POSITIVE)
     train_perturbation: str = setting("adversarial", "perturbation preset arm C trains "

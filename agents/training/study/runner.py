@@ -80,7 +80,8 @@ class Study:
             return final
         started = time.perf_counter()
         trainer = StudySFT(SFTConfig(
-            model=config.model, **self.policy_settings(), train_file=str(trajectories),
+            model=config.model, **{**self.policy_settings(), "finetune": config.sft_finetune},
+            train_file=str(trajectories),
             output_dir=str(self.work / "sft"), learning_rate=config.sft_learning_rate,
             batch_size=config.sft_batch_size, max_steps=config.sft_max_steps,
             eval_every=config.sft_check_every, save_every=config.sft_check_every,
