@@ -48,10 +48,12 @@ def test_training_commands_in_the_docs_parse_and_validate(monkeypatch):
     from agents.training.grpo.config import GRPOConfig
     from agents.training.settings import from_args
     from agents.training.sft.config import SFTConfig
+    from agents.training.study import StudyConfig
     from agents.training.synthesis import SynthesisConfig
 
     monkeypatch.chdir(README.parent)
-    kinds = {"grpo": GRPOConfig, "sft": SFTConfig, "synth": SynthesisConfig}
+    kinds = {"grpo": GRPOConfig, "sft": SFTConfig, "synth": SynthesisConfig,
+             "study": StudyConfig}
     commands, validated = documented_commands("deeptool-train"), 0
     assert len(commands) >= 8
     for command in commands:
