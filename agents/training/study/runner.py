@@ -63,7 +63,7 @@ class Study:
 
     def synth(self, train: Path) -> Path:
         out = self.work / "synth" / "trajectories.jsonl"
-        if "synth" not in self.state:
+        if "synth" not in self.state or not out.exists():  # e.g. a fresh clone
             started = time.perf_counter()
             summary = synthesize(SynthesisConfig(
                 llm="template", recovery="template", train_data=str(train),
